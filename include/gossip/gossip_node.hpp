@@ -1,0 +1,209 @@
+#pragma once
+
+// The gossip skeleton shared by peer sampling, rumor mongering and anti-entropy. Every period
+// the active side picks peers and opens an exchange; every datagram is answered by the passive
+// side. The policies fill in the blanks; the node owns them by value and calls them directly.
+
+#include "config.hpp"
+#include "descriptor.hpp"
+#include "detail/view_operations.hpp"
+#include "payload/none.hpp"
+#include "payload/policy.hpp"
+#include "peer_selection/policy.hpp"
+#include "propagation/policy.hpp"
+#include "random.hpp"
+#include "statistics.hpp"
+#include "traits.hpp"
+#include "transport/policy.hpp"
+#include "view.hpp"
+#include "view_selection/policy.hpp"
+#include "wire/message.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <utility>
+#include <vector>
+
+namespace gossip {
+
+template <transport_policy Transport, class PeerSelection, class ViewSelection, propagation_policy Propagation,
+          payload_policy Payload = payload::none, class Traits = default_traits>
+    requires random_source<typename Traits::random_engine> &&
+             peer_selection_policy<PeerSelection, typename Transport::address_type, typename Traits::random_engine> &&
+             view_selection_policy<ViewSelection, typename Transport::address_type, typename Traits::random_engine>
+class gossip_node {
+public:
+    using transport_type = Transport;
+    using peer_selection_type = PeerSelection;
+    using view_selection_type = ViewSelection;
+    using propagation_type = Propagation;
+    using payload_type = Payload;
+    using traits_type = Traits;
+    using random_engine = typename Traits::random_engine;
+    using address_type = typename Transport::address_type;
+    using descriptor_type = descriptor<address_type>;
+    using view_type = gossip::view<address_type>;
+
+    /// Throws config_error when cfg is impossible. The seed fixes every random choice the node
+    /// will make.
+    gossip_node(Transport transport, const config& cfg, std::uint64_t seed, PeerSelection peers = {},
+                ViewSelection views = {}, Payload data = {})
+        : transport_(std::move(transport)), peers_(std::move(peers)), views_(std::move(views)),
+          payload_(std::move(data)), config_(validate(cfg)), rng_(seed),
+          buffer_limit_(std::min(buffer_size(cfg), wire::descriptors_that_fit<address_type>(cfg.max_message_bytes)))
+    {
+        view_.storage().reserve(config_.view_size);
+    }
+
+    /// Adds peers to know at start (or after a restart): fresh descriptors, skipping our own
+    /// address and those already known, up to c.
+    void join(std::span<const address_type> contacts)
+    {
+        auto& v = view_.storage();
+        for (const auto& a : contacts) {
+            if (v.size() >= config_.view_size) {
+                break;
+            }
+            if (!(a == address()) && !view_.contains(a)) {
+                v.push_back(descriptor_type{a, 0});
+            }
+        }
+    }
+
+    /// The active side: one period's exchanges.
+    void tick()
+    {
+        ++stats_.cycles;
+        if (view_.empty()) {
+            return;
+        }
+        thread_local std::vector<std::size_t> chosen;
+        thread_local std::vector<address_type> targets;
+        chosen.resize(config_.fanout);
+        const std::size_t n = std::min(peers_.select(view_.descriptors(), std::span(chosen), rng_), chosen.size());
+        targets.clear();
+        for (std::size_t i = 0; i < n; ++i) {
+            // Trust but verify: a user's policy may hand back nonsense.
+            if (chosen[i] < view_.size()) {
+                targets.push_back(view_[chosen[i]].address);
+            }
+        }
+        for (const auto& target : targets) {
+            send_message(target, wire::message_kind::request, Propagation::pushes);
+        }
+        view_.increase_age();
+    }
+
+    /// The passive side, and the active side's half of a round trip: one received datagram.
+    /// Anything malformed or unexpected is counted and dropped; it never reaches the view.
+    void on_datagram(const address_type& from, std::span<const std::byte> bytes)
+    {
+        stats_.bytes_received += bytes.size();
+        thread_local std::vector<descriptor_type> sample;
+        const auto msg = wire::decode<address_type>(bytes, config_.view_size, sample);
+        if (msg.error != wire::decode_error::none) {
+            ++stats_.dropped_malformed;
+            return;
+        }
+        const bool request = msg.kind == wire::message_kind::request;
+        if (msg.sender == address() || (!request && !Propagation::pulls)) {
+            ++stats_.dropped_unexpected;
+            return;
+        }
+        wire::reader section(msg.payload);
+        if (!payload_.read(section, msg.kind)) {
+            ++stats_.dropped_malformed;
+            return;
+        }
+        ++stats_.accepted;
+        if (request && Propagation::pulls) {
+            send_message(from, wire::message_kind::reply, true);
+        }
+        if (msg.has_view) {
+            sample.push_back(descriptor_type{msg.sender, 0});
+            sanitize(sample);
+            views_.merge(view_, std::span<const descriptor_type>(sample), config_, rng_);
+            assert(view_.well_formed(address(), config_.view_size));
+        }
+        if (request) {
+            view_.increase_age();
+        }
+    }
+
+    [[nodiscard]] address_type address() const { return transport_.local_address(); }
+    [[nodiscard]] const view_type& view() const noexcept { return view_; }
+    [[nodiscard]] const config& configuration() const noexcept { return config_; }
+    [[nodiscard]] const node_statistics& statistics() const noexcept { return stats_; }
+
+    [[nodiscard]] Transport& transport() noexcept { return transport_; }
+    [[nodiscard]] const Transport& transport() const noexcept { return transport_; }
+    [[nodiscard]] Payload& payload() noexcept { return payload_; }
+    [[nodiscard]] const Payload& payload() const noexcept { return payload_; }
+    [[nodiscard]] PeerSelection& peer_selection() noexcept { return peers_; }
+    [[nodiscard]] ViewSelection& view_selection() noexcept { return views_; }
+    [[nodiscard]] random_engine& random() noexcept { return rng_; }
+
+private:
+    void send_message(const address_type& to, wire::message_kind kind, bool with_view)
+    {
+        thread_local std::vector<std::byte> buffer;
+        buffer.resize(config_.max_message_bytes);
+        wire::writer w{std::span(buffer)};
+        bool encoded = false;
+        const auto write_payload = [&](wire::writer& out) { payload_.write(out, kind); };
+        if (with_view) {
+            const std::size_t n = views_.prepare(view_, buffer_limit_, config_, rng_);
+            const auto sent = view_.descriptors().first(std::min({n, buffer_limit_, view_.size()}));
+            encoded = wire::encode(w, kind, address(), &sent, write_payload);
+        } else {
+            encoded = wire::encode<address_type>(w, kind, address(), nullptr, write_payload);
+        }
+        if (!encoded || !transport_.send(to, w.written())) {
+            ++stats_.send_failures;
+            return;
+        }
+        ++stats_.messages_sent;
+        stats_.bytes_sent += w.size();
+    }
+
+    // Our own address out; of an address given twice, the youngest copy stays.
+    void sanitize(std::vector<descriptor_type>& sample) const
+    {
+        const auto self = address();
+        detail::presence_filter<address_type> seen;
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < sample.size(); ++i) {
+            const auto d = sample[i];
+            if (d.address == self) {
+                continue;
+            }
+            if (seen.may_contain(d.address)) {
+                const auto first = sample.begin();
+                const auto last = first + static_cast<std::ptrdiff_t>(kept);
+                const auto it = std::find_if(first, last, [&](const auto& e) { return e.address == d.address; });
+                if (it != last) {
+                    it->age = std::min(it->age, d.age);
+                    continue;
+                }
+            }
+            seen.insert(d.address);
+            sample[kept++] = d;
+        }
+        sample.resize(kept);
+    }
+
+    Transport transport_;
+    [[no_unique_address]] PeerSelection peers_;
+    [[no_unique_address]] ViewSelection views_;
+    [[no_unique_address]] Payload payload_;
+    config config_;
+    random_engine rng_;
+    std::size_t buffer_limit_;
+    view_type view_;
+    node_statistics stats_;
+};
+
+} // namespace gossip

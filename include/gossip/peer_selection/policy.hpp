@@ -1,0 +1,24 @@
+#pragma once
+
+#include "../descriptor.hpp"
+
+#include <concepts>
+#include <cstddef>
+#include <span>
+
+namespace gossip {
+
+/// PeerSelection: chooses whom the active side contacts this period.
+///
+/// Requires `p.select(view, chosen, rng) -> std::size_t`, which writes at most chosen.size()
+/// distinct indices into `view` at the front of `chosen` and returns how many it wrote. It may
+/// keep state between calls (the node owns it by value); it must not assume the view's order,
+/// which view selection changes at every exchange.
+template <class P, class Address, class Random>
+concept peer_selection_policy =
+    std::movable<P> && requires(P& p, std::span<const descriptor<Address>> view, std::span<std::size_t> chosen,
+                                Random& rng) {
+        { p.select(view, chosen, rng) } -> std::same_as<std::size_t>;
+    };
+
+} // namespace gossip

@@ -1,0 +1,300 @@
+#pragma once
+
+// Many nodes in one process over an in_memory_network, in synchronous rounds as the papers run
+// them: each round every live node, in a fresh random order, starts its exchanges, and each
+// exchange runs to completion before the next node's (unless the network delays it). A seed
+// fixes everything: the same seed gives the same views, traffic and figures.
+
+#include "../config.hpp"
+#include "../random.hpp"
+#include "../transport/in_memory.hpp"
+#include "overlay_metrics.hpp"
+
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace gossip::sim {
+
+/// Bootstrap: every view starts with c distinct, uniformly random other nodes.
+struct random_graph {};
+
+/// Bootstrap: a ring lattice; every node knows its c/2 nearest neighbours on each side.
+struct lattice {};
+
+/// Bootstrap: a network that grows; each new node knows one node that joined before it.
+/// joins_per_round = 0 puts every node in at once; otherwise the first node starts alone and
+/// that many join at the start of each round.
+struct growing {
+    std::size_t joins_per_round = 0;
+};
+
+/// A node type the simulator can drive: a gossip_node over the in-memory transport.
+template <class Node>
+concept simulated_node =
+    std::same_as<typename Node::address_type, transport::in_memory_address> &&
+    std::constructible_from<Node, transport::in_memory, const config&, std::uint64_t> && std::movable<Node> &&
+    requires(Node& node, const Node& cnode, std::span<const transport::in_memory_address> contacts,
+             std::span<const std::byte> bytes) {
+        node.tick();
+        node.on_datagram(transport::in_memory_address{}, bytes);
+        node.join(contacts);
+        cnode.view().descriptors();
+    };
+
+template <simulated_node Node>
+class simulator {
+public:
+    using node_type = Node;
+    using address = transport::in_memory_address;
+
+    simulator(std::size_t nodes, const config& cfg, std::uint64_t seed, const transport::network_options& net = {})
+        : network_(std::make_unique<transport::in_memory_network>(checked_size(nodes), with_seed(net, seed))),
+          config_(validate(cfg)),
+          seed_(seed), rng_(mix_seed(seed, 0x73696d)), joined_(nodes)
+    {
+        nodes_.reserve(nodes);
+        order_.reserve(nodes);
+        for (std::size_t i = 0; i < nodes; ++i) {
+            nodes_.emplace_back(network_->endpoint(address{static_cast<std::uint32_t>(i)}), config_, node_seed(i, 0));
+            order_.push_back(static_cast<std::uint32_t>(i));
+        }
+    }
+
+    // --- bootstrapping ----------------------------------------------------------------------
+    void bootstrap(random_graph /*topology*/)
+    {
+        const std::size_t n = nodes_.size();
+        std::vector<address> contacts;
+        for (std::size_t i = 0; i < n; ++i) {
+            contacts.clear();
+            const std::size_t want = std::min(config_.view_size, n - 1);
+            // Rejection is cheap while c is far below n; fall back to a scan when it is not.
+            while (contacts.size() < want) {
+                const address a{static_cast<std::uint32_t>(uniform_index(rng_, n))};
+                if (a.index != i && std::find(contacts.begin(), contacts.end(), a) == contacts.end()) {
+                    contacts.push_back(a);
+                }
+            }
+            nodes_[i].join(contacts);
+        }
+    }
+
+    void bootstrap(lattice /*topology*/)
+    {
+        const std::size_t n = nodes_.size();
+        const std::size_t half = std::min(config_.view_size / 2, (n - 1) / 2);
+        std::vector<address> contacts;
+        for (std::size_t i = 0; i < n; ++i) {
+            contacts.clear();
+            for (std::size_t d = 1; d <= half; ++d) {
+                contacts.push_back(address{static_cast<std::uint32_t>((i + d) % n)});
+                contacts.push_back(address{static_cast<std::uint32_t>((i + n - d) % n)});
+            }
+            nodes_[i].join(contacts);
+        }
+    }
+
+    void bootstrap(growing topology)
+    {
+        const std::size_t n = nodes_.size();
+        if (topology.joins_per_round == 0) {
+            for (std::size_t i = 1; i < n; ++i) {
+                join_one(i, i);
+            }
+            return;
+        }
+        joins_per_round_ = topology.joins_per_round;
+        joined_ = std::min<std::size_t>(1, n);
+        for (std::size_t i = joined_; i < n; ++i) {
+            network_->crash(address{static_cast<std::uint32_t>(i)});
+        }
+    }
+
+    // --- running ----------------------------------------------------------------------------
+    /// One round: time advances by one period, due datagrams arrive, then every live node in a
+    /// fresh random order ticks, each exchange delivered before the next node's turn.
+    void run_round()
+    {
+        network_->advance(std::chrono::duration_cast<std::chrono::nanoseconds>(config_.period));
+        ++round_;
+        admit_joiners();
+        deliver_due();
+        shuffle(std::span(order_), rng_);
+        for (const auto i : order_) {
+            if (network_->is_up(address{i})) {
+                nodes_[i].tick();
+                deliver_due();
+            }
+        }
+    }
+
+    void run(std::size_t rounds)
+    {
+        for (std::size_t r = 0; r < rounds; ++r) {
+            run_round();
+        }
+    }
+
+    /// Runs `rounds` rounds, calling observer(*this) after each.
+    template <std::invocable<simulator&> Observer>
+    void run(std::size_t rounds, Observer&& observer)
+    {
+        for (std::size_t r = 0; r < rounds; ++r) {
+            run_round();
+            observer(*this);
+        }
+    }
+
+    // --- failures ---------------------------------------------------------------------------
+    void crash(std::size_t i) { network_->crash(address_of(i)); }
+
+    /// Crashes round(fraction * live) live nodes chosen uniformly; returns how many.
+    std::size_t crash_fraction(double fraction)
+    {
+        if (!(fraction >= 0.0 && fraction <= 1.0)) {
+            throw std::invalid_argument("simulator::crash_fraction: fraction must be within [0, 1]");
+        }
+        std::vector<std::uint32_t> live;
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            if (is_up(i)) {
+                live.push_back(static_cast<std::uint32_t>(i));
+            }
+        }
+        const auto k = static_cast<std::size_t>(fraction * static_cast<double>(live.size()) + 0.5);
+        partial_shuffle(std::span(live), k, rng_);
+        for (std::size_t j = 0; j < k; ++j) {
+            crash(live[j]);
+        }
+        return k;
+    }
+
+    /// Brings node i back with fresh state (a new process), knowing `contacts`.
+    void restart(std::size_t i, std::span<const address> contacts)
+    {
+        const auto a = address_of(i);
+        nodes_[i] = Node(network_->endpoint(a), config_, node_seed(i, ++restarts_));
+        nodes_[i].join(contacts);
+        network_->restart(a);
+    }
+
+    // --- observation ------------------------------------------------------------------------
+    [[nodiscard]] std::size_t size() const noexcept { return nodes_.size(); }
+    [[nodiscard]] std::size_t round() const noexcept { return round_; }
+    [[nodiscard]] bool is_up(std::size_t i) const noexcept { return network_->is_up(address_of_unchecked(i)); }
+    [[nodiscard]] Node& node(std::size_t i) { return nodes_.at(i); }
+    [[nodiscard]] const Node& node(std::size_t i) const { return nodes_.at(i); }
+    [[nodiscard]] std::span<Node> nodes() noexcept { return nodes_; }
+    [[nodiscard]] std::span<const Node> nodes() const noexcept { return nodes_; }
+    [[nodiscard]] transport::in_memory_network& network() noexcept { return *network_; }
+    [[nodiscard]] const transport::in_memory_network& network() const noexcept { return *network_; }
+    [[nodiscard]] const config& configuration() const noexcept { return config_; }
+
+    /// The overlay as a directed graph: node u links to every address in its view.
+    [[nodiscard]] directed_graph overlay() const
+    {
+        directed_graph g;
+        const std::size_t n = nodes_.size();
+        g.live.resize(n);
+        g.offsets.assign(n + 1, 0);
+        std::size_t edges = 0;
+        for (std::size_t u = 0; u < n; ++u) {
+            edges += nodes_[u].view().size();
+        }
+        g.targets.reserve(edges);
+        for (std::size_t u = 0; u < n; ++u) {
+            g.live[u] = is_up(u) ? 1 : 0;
+            for (const auto& d : nodes_[u].view().descriptors()) {
+                if (d.address.index < n) {
+                    g.targets.push_back(d.address.index);
+                }
+            }
+            g.offsets[u + 1] = static_cast<std::uint32_t>(g.targets.size());
+        }
+        return g;
+    }
+
+    [[nodiscard]] overlay_metrics measure(const metrics_options& options = {}) const
+    {
+        return sim::measure(overlay(), options);
+    }
+
+private:
+    static std::size_t checked_size(std::size_t nodes)
+    {
+        if (nodes > 0xFFFFFFFEULL) {
+            throw std::invalid_argument("simulator: at most 2^32 - 2 nodes");
+        }
+        return nodes;
+    }
+
+    static transport::network_options with_seed(transport::network_options net, std::uint64_t seed)
+    {
+        net.seed = mix_seed(seed, net.seed);
+        return net;
+    }
+
+    [[nodiscard]] std::uint64_t node_seed(std::size_t i, std::uint64_t generation) const noexcept
+    {
+        return mix_seed(mix_seed(seed_, generation), i);
+    }
+
+    [[nodiscard]] address address_of(std::size_t i) const
+    {
+        if (i >= nodes_.size()) {
+            throw std::out_of_range("simulator: no node " + std::to_string(i));
+        }
+        return address_of_unchecked(i);
+    }
+
+    [[nodiscard]] static address address_of_unchecked(std::size_t i) noexcept
+    {
+        return address{static_cast<std::uint32_t>(i)};
+    }
+
+    // Node i learns one uniformly chosen node among the first `among`.
+    void join_one(std::size_t i, std::size_t among)
+    {
+        const address contact{static_cast<std::uint32_t>(uniform_index(rng_, among))};
+        nodes_[i].join(std::span(&contact, 1));
+    }
+
+    void admit_joiners()
+    {
+        if (joins_per_round_ == 0) {
+            return;
+        }
+        const std::size_t until = std::min(nodes_.size(), joined_ + joins_per_round_);
+        for (; joined_ < until; ++joined_) {
+            join_one(joined_, joined_);
+            network_->restart(address_of_unchecked(joined_));
+        }
+    }
+
+    void deliver_due()
+    {
+        network_->deliver([this](address from, address to, std::span<const std::byte> bytes) {
+            nodes_[to.index].on_datagram(from, bytes);
+        });
+    }
+
+    std::unique_ptr<transport::in_memory_network> network_; // stable address for the endpoints
+    config config_;
+    std::uint64_t seed_;
+    pcg32 rng_;
+    std::vector<Node> nodes_;
+    std::vector<std::uint32_t> order_;
+    std::size_t round_ = 0;
+    std::size_t joined_;
+    std::size_t joins_per_round_ = 0;
+    std::uint64_t restarts_ = 0;
+};
+
+} // namespace gossip::sim

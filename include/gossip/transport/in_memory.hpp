@@ -1,0 +1,345 @@
+#pragma once
+
+// A simulated network inside one process: a delivery queue ordered by arrival time, with seeded
+// loss, delay and jitter, partitions and crashes. Bytes live in one arena that is reused (and
+// compacted when mostly dead), so steady-state traffic allocates nothing per message.
+
+#include "../detail/flag_guard.hpp"
+#include "../random.hpp"
+#include "../wire/codec.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gossip::transport {
+
+/// A node's address in an in_memory_network: its index.
+struct in_memory_address {
+    std::uint32_t index = 0;
+
+    friend constexpr auto operator<=>(const in_memory_address&, const in_memory_address&) = default;
+};
+
+/// Seeded impairments of the simulated network.
+struct network_options {
+    double loss = 0.0;                      ///< probability that a datagram is lost
+    std::chrono::nanoseconds delay{0};      ///< fixed one-way latency
+    std::chrono::nanoseconds jitter{0};     ///< extra latency, uniform in [0, jitter]
+    std::size_t max_datagram_bytes = 65507; ///< larger datagrams are refused, as UDP would
+    std::uint64_t seed = 1;
+};
+
+/// What happened to the datagrams handed to the network.
+struct network_statistics {
+    std::uint64_t sent = 0;              ///< accepted from a live sender
+    std::uint64_t bytes_sent = 0;
+    std::uint64_t delivered = 0;         ///< handed to the receiver
+    std::uint64_t bytes_delivered = 0;
+    std::uint64_t lost = 0;              ///< dropped by the loss rate
+    std::uint64_t partitioned = 0;       ///< dropped because sender and receiver were apart
+    std::uint64_t to_crashed = 0;        ///< arrived at a crashed node
+    std::uint64_t refused = 0;           ///< refused at send: sender down, unknown address, oversized
+
+    friend bool operator==(const network_statistics&, const network_statistics&) = default;
+};
+
+class in_memory;
+
+class in_memory_network {
+public:
+    using address = in_memory_address;
+    using duration = std::chrono::nanoseconds;
+
+    explicit in_memory_network(std::size_t nodes = 0, const network_options& options = {})
+        : up_(nodes, 1), rng_(mix_seed(options.seed, 0x6e6574)), max_datagram_(options.max_datagram_bytes)
+    {
+        set_loss(options.loss);
+        set_delay(options.delay, options.jitter);
+    }
+
+    in_memory_network(const in_memory_network&) = delete;
+    in_memory_network& operator=(const in_memory_network&) = delete;
+    in_memory_network(in_memory_network&&) = delete;
+    in_memory_network& operator=(in_memory_network&&) = delete;
+    ~in_memory_network() = default;
+
+    [[nodiscard]] std::size_t size() const noexcept { return up_.size(); }
+
+    /// Adds a node, up, and returns its address.
+    address add_node()
+    {
+        up_.push_back(1);
+        if (!group_.empty()) {
+            group_.push_back(0);
+        }
+        return address{static_cast<std::uint32_t>(up_.size() - 1)};
+    }
+
+    /// The transport policy for the node at `a`.
+    [[nodiscard]] in_memory endpoint(address a);
+
+    // --- time -------------------------------------------------------------------------------
+    [[nodiscard]] duration now() const noexcept { return now_; }
+    void advance(duration d) noexcept { now_ += d; }
+    void advance_to(duration t) noexcept { now_ = std::max(now_, t); }
+
+    /// When the next queued datagram arrives, or duration::max() when none is queued.
+    [[nodiscard]] duration next_arrival() const noexcept
+    {
+        return queue_.empty() ? duration::max() : duration{queue_.front().at};
+    }
+
+    // --- impairments ------------------------------------------------------------------------
+    void set_loss(double probability)
+    {
+        if (!(probability >= 0.0 && probability <= 1.0)) {
+            throw std::invalid_argument("in_memory_network: loss must be within [0, 1]");
+        }
+        loss_ = chance(probability);
+    }
+
+    void set_delay(duration delay, duration jitter = duration::zero())
+    {
+        if (delay < duration::zero() || jitter < duration::zero()) {
+            throw std::invalid_argument("in_memory_network: delay and jitter must not be negative");
+        }
+        delay_ = delay;
+        jitter_ = jitter;
+    }
+
+    /// A crashed node sends nothing, and what arrives for it is dropped. State is the node's
+    /// business: the network only stops carrying its traffic.
+    void crash(address a) { up_.at(a.index) = 0; }
+    void restart(address a) { up_.at(a.index) = 1; }
+    [[nodiscard]] bool is_up(address a) const noexcept { return a.index < up_.size() && up_[a.index] != 0; }
+
+    /// Cuts the nodes in `side` off from everybody else (who stay together).
+    void partition(std::span<const address> side)
+    {
+        heal();
+        for (auto a : side) {
+            set_group(a, 1);
+        }
+    }
+
+    /// Places a node in a partition group; only nodes of the same group reach each other.
+    void set_group(address a, std::uint32_t group)
+    {
+        if (a.index >= up_.size()) {
+            throw std::out_of_range("in_memory_network: no node " + std::to_string(a.index));
+        }
+        if (group_.empty()) {
+            group_.assign(up_.size(), 0);
+        }
+        group_[a.index] = group;
+    }
+
+    /// Every node reaches every other again.
+    void heal() noexcept { group_.clear(); }
+
+    [[nodiscard]] bool reachable(address from, address to) const noexcept
+    {
+        return group_.empty() || group_[from.index] == group_[to.index];
+    }
+
+    // --- traffic ----------------------------------------------------------------------------
+    /// Queues one datagram. Returns false when refused at the sender (counted as refused);
+    /// a datagram lost or cut off by a partition is accepted, as a real network would.
+    bool send(address from, address to, std::span<const std::byte> bytes)
+    {
+        if (!is_up(from) || to.index >= up_.size() || bytes.size() > max_datagram_) {
+            ++stats_.refused;
+            return false;
+        }
+        ++stats_.sent;
+        stats_.bytes_sent += bytes.size();
+        if (!reachable(from, to)) {
+            ++stats_.partitioned;
+            return true;
+        }
+        if (loss_(rng_)) {
+            ++stats_.lost;
+            return true;
+        }
+        auto at = now_ + delay_;
+        if (jitter_ > duration::zero()) {
+            at += duration{static_cast<duration::rep>(static_cast<double>(jitter_.count()) *
+                                                      (static_cast<double>(rng_()) / 4294967296.0))};
+        }
+        store(entry{at.count(), next_seq_++, 0, static_cast<std::uint32_t>(bytes.size()), from.index, to.index}, bytes);
+        return true;
+    }
+
+    /// Hands every datagram due by now() to handler(from, to, bytes), in arrival order,
+    /// including those sent by the handler itself that are due at once. Returns how many were
+    /// handed over. The bytes are valid only during the call.
+    template <class Handler>
+    std::size_t deliver(Handler&& handler)
+    {
+        if (delivering_) {
+            throw std::logic_error("in_memory_network::deliver is not re-entrant");
+        }
+        const detail::flag_guard guard(delivering_);
+
+        std::size_t count = 0;
+        while (!queue_.empty() && queue_.front().at <= now_.count()) {
+            std::pop_heap(queue_.begin(), queue_.end(), later);
+            const entry e = queue_.back();
+            queue_.pop_back();
+            live_bytes_ -= e.size;
+            if (up_[e.to] == 0) {
+                ++stats_.to_crashed;
+                continue;
+            }
+            // The handler may send, which may move the arena: hand it a stable copy.
+            inbox_.assign(arena_.begin() + e.offset, arena_.begin() + e.offset + e.size);
+            if (queue_.empty()) {
+                arena_.clear();
+            }
+            ++stats_.delivered;
+            stats_.bytes_delivered += e.size;
+            ++count;
+            handler(address{e.from}, address{e.to}, std::span<const std::byte>(inbox_));
+        }
+        return count;
+    }
+
+    /// Drops everything in flight (a network-wide outage), counting it as lost.
+    void clear_in_flight() noexcept
+    {
+        stats_.lost += queue_.size();
+        queue_.clear();
+        arena_.clear();
+        live_bytes_ = 0;
+    }
+
+    [[nodiscard]] std::size_t in_flight() const noexcept { return queue_.size(); }
+    [[nodiscard]] const network_statistics& statistics() const noexcept { return stats_; }
+
+    /// Bytes the network itself holds (queue and arena capacity), for memory accounting.
+    [[nodiscard]] std::size_t memory_bytes() const noexcept
+    {
+        return up_.capacity() + group_.capacity() * sizeof(std::uint32_t) + queue_.capacity() * sizeof(entry) +
+               arena_.capacity() + spare_.capacity() + inbox_.capacity();
+    }
+
+private:
+    struct entry {
+        std::int64_t at;
+        std::uint64_t seq;
+        std::uint32_t offset;
+        std::uint32_t size;
+        std::uint32_t from;
+        std::uint32_t to;
+    };
+
+    // A min-heap on (arrival, send order): ties leave in the order they were sent.
+    static constexpr bool later(const entry& a, const entry& b) noexcept
+    {
+        return a.at != b.at ? a.at > b.at : a.seq > b.seq;
+    }
+
+    void store(entry e, std::span<const std::byte> bytes)
+    {
+        if (arena_.size() + bytes.size() > arena_.capacity() && live_bytes_ * 2 < arena_.size()) {
+            compact();
+        }
+        if (arena_.size() + bytes.size() > std::uint64_t{0xFFFFFFFF}) {
+            throw std::length_error("in_memory_network: more than 4 GiB in flight");
+        }
+        e.offset = static_cast<std::uint32_t>(arena_.size());
+        arena_.insert(arena_.end(), bytes.begin(), bytes.end());
+        live_bytes_ += bytes.size();
+        queue_.push_back(e);
+        std::push_heap(queue_.begin(), queue_.end(), later);
+    }
+
+    // Moves the live datagrams into the spare arena; the two swap roles and keep their capacity.
+    void compact()
+    {
+        spare_.clear();
+        for (auto& e : queue_) {
+            const auto offset = static_cast<std::uint32_t>(spare_.size());
+            spare_.insert(spare_.end(), arena_.begin() + e.offset, arena_.begin() + e.offset + e.size);
+            e.offset = offset;
+        }
+        arena_.swap(spare_);
+    }
+
+    std::vector<std::uint8_t> up_;
+    std::vector<std::uint32_t> group_; // empty: no partition
+    std::vector<entry> queue_;
+    std::vector<std::byte> arena_;
+    std::vector<std::byte> spare_;
+    std::vector<std::byte> inbox_;
+    std::size_t live_bytes_ = 0;
+    std::uint64_t next_seq_ = 0;
+    duration now_{0};
+    duration delay_{0};
+    duration jitter_{0};
+    chance loss_;
+    pcg32 rng_;
+    std::size_t max_datagram_;
+    network_statistics stats_;
+    bool delivering_ = false;
+};
+
+/// The Transport policy over an in_memory_network: one node's endpoint, 16 bytes.
+class in_memory {
+public:
+    using address_type = in_memory_address;
+
+    in_memory(in_memory_network& network, address_type self) noexcept : network_(&network), self_(self) {}
+
+    [[nodiscard]] address_type local_address() const noexcept { return self_; }
+
+    bool send(const address_type& to, std::span<const std::byte> bytes)
+    {
+        return network_->send(self_, to, bytes);
+    }
+
+    [[nodiscard]] in_memory_network& network() const noexcept { return *network_; }
+
+private:
+    in_memory_network* network_; // not owning: the network outlives its endpoints
+    address_type self_;
+};
+
+inline in_memory in_memory_network::endpoint(address a)
+{
+    if (a.index >= up_.size()) {
+        throw std::out_of_range("in_memory_network: no node " + std::to_string(a.index));
+    }
+    return in_memory(*this, a);
+}
+
+} // namespace gossip::transport
+
+template <>
+struct std::hash<gossip::transport::in_memory_address> {
+    std::size_t operator()(const gossip::transport::in_memory_address& a) const noexcept { return a.index; }
+};
+
+namespace gossip::wire {
+
+template <>
+struct codec<transport::in_memory_address> {
+    static constexpr std::size_t max_size = 4;
+    static void write(writer& w, const transport::in_memory_address& a) noexcept { w.u32(a.index); }
+    static bool read(reader& r, transport::in_memory_address& a) noexcept
+    {
+        a.index = r.u32();
+        return r.ok();
+    }
+};
+
+} // namespace gossip::wire

@@ -1,0 +1,32 @@
+#pragma once
+
+#include "../wire/codec.hpp"
+
+#include <concepts>
+#include <cstddef>
+#include <span>
+
+namespace gossip {
+
+/// Transport: moves datagrams between addresses and knows nothing about gossip.
+///
+/// Requires
+/// - `T::address_type`: a regular type (copyable, equality-comparable) with a wire codec, so
+///   that descriptors can carry it;
+/// - `t.local_address()`: the address peers reach this node at;
+/// - `t.send(to, bytes) -> bool`: hands one datagram to the network. true means accepted (it may
+///   still be lost on the way, as with UDP); false means refused locally and is counted.
+///
+/// Receiving is driven from outside (a simulator or an event loop), which calls
+/// gossip_node::on_datagram; a transport therefore needs no callback into the node.
+template <class T>
+concept transport_policy = std::movable<T> && requires(T& t, const T& ct, const typename T::address_type& to,
+                                                std::span<const std::byte> bytes) {
+    typename T::address_type;
+    requires std::regular<typename T::address_type>;
+    requires wire::encodable<typename T::address_type>;
+    { ct.local_address() } -> std::convertible_to<typename T::address_type>;
+    { t.send(to, bytes) } -> std::same_as<bool>;
+};
+
+} // namespace gossip

@@ -1,0 +1,16 @@
+#pragma once
+
+#include "generalized.hpp"
+
+namespace gossip::view_selection {
+
+/// Keeps the c youngest descriptors: the freshest news wins.
+struct head_parameters {
+    static constexpr std::size_t healer(const config& /*cfg*/) noexcept { return 0; }
+    static constexpr std::size_t swapper(const config& /*cfg*/) noexcept { return 0; }
+    static constexpr detail::surplus surplus = detail::surplus::oldest;
+};
+
+using head = basic_hs<head_parameters>;
+
+} // namespace gossip::view_selection

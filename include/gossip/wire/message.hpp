@@ -1,0 +1,199 @@
+#pragma once
+
+// The one datagram format every exchange uses (version 1, little-endian):
+//
+//   u16 magic 0x5347 ("GS") | u8 version | u8 kind | u16 body length (bytes after this field)
+//   sender address (its codec) | u8 flags (bit 0: a view follows)
+//   [u16 count | count x (address, u32 age)]          only when flags bit 0 is set
+//   u16 payload length | payload bytes
+//
+// Decoding trusts nothing: every field is bounds-checked, the body length must match the datagram
+// exactly, counts are capped by the receiver's own limits, and the first failure names its reason.
+
+#include "../descriptor.hpp"
+#include "codec.hpp"
+#include "reader.hpp"
+#include "writer.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace gossip::wire {
+
+inline constexpr std::uint16_t magic = 0x5347;
+inline constexpr std::uint8_t protocol_version = 1;
+
+enum class message_kind : std::uint8_t {
+    request = 1, ///< sent by the active side
+    reply = 2,   ///< sent back by the passive side
+};
+
+/// Why a datagram was refused; none means it decoded.
+enum class decode_error : std::uint8_t {
+    none,
+    truncated,            ///< ended before a field it announced
+    bad_magic,            ///< not ours
+    bad_version,          ///< a protocol version this build does not speak
+    bad_kind,             ///< neither request nor reply
+    bad_length,           ///< body length disagrees with the datagram's size
+    bad_flags,            ///< reserved flag bits set
+    bad_address,          ///< an address its codec refused
+    too_many_descriptors, ///< more than the receiver accepts in one sample
+};
+
+[[nodiscard]] constexpr const char* to_string(decode_error e) noexcept
+{
+    switch (e) {
+    case decode_error::none: return "none";
+    case decode_error::truncated: return "truncated";
+    case decode_error::bad_magic: return "bad magic";
+    case decode_error::bad_version: return "bad version";
+    case decode_error::bad_kind: return "bad kind";
+    case decode_error::bad_length: return "bad length";
+    case decode_error::bad_flags: return "bad flags";
+    case decode_error::bad_address: return "bad address";
+    case decode_error::too_many_descriptors: return "too many descriptors";
+    }
+    return "unknown";
+}
+
+inline constexpr std::uint8_t flag_has_view = 0x01;
+
+/// Bytes taken by everything but the view entries and payload bytes.
+template <encodable Address>
+inline constexpr std::size_t fixed_overhead = 2 + 1 + 1 + 2 + codec<Address>::max_size + 1 + 2 + 2;
+
+/// Bytes one view entry takes at most.
+template <encodable Address>
+inline constexpr std::size_t descriptor_size = codec<Address>::max_size + 4;
+
+/// How many descriptors fit a datagram of `budget` bytes with no payload.
+template <encodable Address>
+[[nodiscard]] constexpr std::size_t descriptors_that_fit(std::size_t budget) noexcept
+{
+    return budget > fixed_overhead<Address> ? (budget - fixed_overhead<Address>) / descriptor_size<Address> : 0;
+}
+
+/// Writes a whole message. write_payload(writer&) appends the payload section's bytes.
+/// Returns false (and the writer is failed) when it did not fit.
+template <encodable Address, class PayloadWriter>
+bool encode(writer& w, message_kind kind, const Address& sender, const std::span<const descriptor<Address>>* view,
+            PayloadWriter&& write_payload)
+{
+    w.u16(magic);
+    w.u8(protocol_version);
+    w.u8(static_cast<std::uint8_t>(kind));
+    const std::size_t length_at = w.size();
+    w.u16(0);
+    codec<Address>::write(w, sender);
+    w.u8(view != nullptr ? flag_has_view : 0);
+    if (view != nullptr) {
+        w.u16(static_cast<std::uint16_t>(view->size()));
+        for (const auto& d : *view) {
+            codec<Address>::write(w, d.address);
+            w.u32(d.age);
+        }
+    }
+    const std::size_t payload_at = w.size();
+    w.u16(0);
+    write_payload(w);
+    if (!w.ok() || w.size() - length_at - 2 > 0xFFFF) {
+        return false;
+    }
+    w.patch_u16(payload_at, static_cast<std::uint16_t>(w.size() - payload_at - 2));
+    w.patch_u16(length_at, static_cast<std::uint16_t>(w.size() - length_at - 2));
+    return true;
+}
+
+/// A decoded message. The view entries land in the caller's vector; the payload is a view into
+/// the datagram, valid as long as it is.
+template <class Address>
+struct decoded {
+    decode_error error = decode_error::none;
+    message_kind kind = message_kind::request;
+    Address sender{};
+    bool has_view = false;
+    std::span<const std::byte> payload;
+};
+
+template <encodable Address>
+[[nodiscard]] decoded<Address> decode(std::span<const std::byte> datagram, std::size_t max_descriptors,
+                                      std::vector<descriptor<Address>>& view_out)
+{
+    decoded<Address> out;
+    view_out.clear();
+    reader r(datagram);
+    const auto fail = [&](decode_error e) {
+        out.error = e;
+        view_out.clear();
+        return out;
+    };
+    const auto m = r.u16();
+    const auto version = r.u8();
+    const auto kind = r.u8();
+    const auto length = r.u16();
+    if (!r.ok()) {
+        return fail(decode_error::truncated);
+    }
+    if (m != magic) {
+        return fail(decode_error::bad_magic);
+    }
+    if (version != protocol_version) {
+        return fail(decode_error::bad_version);
+    }
+    if (kind != static_cast<std::uint8_t>(message_kind::request) &&
+        kind != static_cast<std::uint8_t>(message_kind::reply)) {
+        return fail(decode_error::bad_kind);
+    }
+    if (length != r.remaining()) {
+        return fail(decode_error::bad_length);
+    }
+    out.kind = static_cast<message_kind>(kind);
+    if (!codec<Address>::read(r, out.sender)) {
+        return fail(r.ok() ? decode_error::bad_address : decode_error::truncated);
+    }
+    const auto flags = r.u8();
+    if (!r.ok()) {
+        return fail(decode_error::truncated);
+    }
+    if ((flags & ~flag_has_view) != 0) {
+        return fail(decode_error::bad_flags);
+    }
+    out.has_view = (flags & flag_has_view) != 0;
+    if (out.has_view) {
+        const std::size_t count = r.u16();
+        if (!r.ok()) {
+            return fail(decode_error::truncated);
+        }
+        if (count > max_descriptors) {
+            return fail(decode_error::too_many_descriptors);
+        }
+        // A lying count cannot make us reserve more than the datagram could hold.
+        if (count * 5 > r.remaining()) {
+            return fail(decode_error::truncated);
+        }
+        view_out.resize(count);
+        for (auto& d : view_out) {
+            if (!codec<Address>::read(r, d.address)) {
+                return fail(r.ok() ? decode_error::bad_address : decode_error::truncated);
+            }
+            d.age = r.u32();
+        }
+        if (!r.ok()) {
+            return fail(decode_error::truncated);
+        }
+    }
+    const std::size_t payload_length = r.u16();
+    out.payload = r.bytes(payload_length);
+    if (!r.ok()) {
+        return fail(decode_error::truncated);
+    }
+    if (r.remaining() != 0) {
+        return fail(decode_error::bad_length);
+    }
+    return out;
+}
+
+} // namespace gossip::wire

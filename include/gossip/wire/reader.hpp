@@ -1,0 +1,78 @@
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstring>
+#include <cstdint>
+#include <span>
+
+namespace gossip::wire {
+
+/// Reads little-endian fields from untrusted bytes. A read past the end yields zero and turns
+/// the reader failed for good, so a decoder reads its fields and checks ok() once; no read ever
+/// leaves the span.
+class reader {
+public:
+    explicit reader(std::span<const std::byte> in) noexcept : in_(in) {}
+
+    [[nodiscard]] std::uint8_t u8() noexcept { return get<std::uint8_t>(); }
+    [[nodiscard]] std::uint16_t u16() noexcept { return get<std::uint16_t>(); }
+    [[nodiscard]] std::uint32_t u32() noexcept { return get<std::uint32_t>(); }
+    [[nodiscard]] std::uint64_t u64() noexcept { return get<std::uint64_t>(); }
+
+    /// The next n bytes, or an empty span (and failure) when fewer remain.
+    [[nodiscard]] std::span<const std::byte> bytes(std::size_t n) noexcept
+    {
+        if (!take(n)) {
+            return {};
+        }
+        auto out = in_.subspan(offset_ - n, n);
+        return out;
+    }
+
+    /// Marks the input malformed for a reason the reader cannot see (a bad value, not a short one).
+    void fail() noexcept { ok_ = false; }
+
+    [[nodiscard]] bool ok() const noexcept { return ok_; }
+    [[nodiscard]] std::size_t remaining() const noexcept { return ok_ ? in_.size() - offset_ : 0; }
+    [[nodiscard]] std::size_t offset() const noexcept { return offset_; }
+
+private:
+    bool take(std::size_t n) noexcept
+    {
+        if (!ok_ || n > in_.size() - offset_) {
+            ok_ = false;
+            return false;
+        }
+        offset_ += n;
+        return true;
+    }
+
+    template <class T>
+    T get() noexcept
+    {
+        T v{};
+        if (ok_ && sizeof(T) <= in_.size() - offset_) {
+            const std::byte* at = in_.data() + offset_;
+            offset_ += sizeof(T);
+            if constexpr (std::endian::native == std::endian::little) {
+                std::memcpy(&v, at, sizeof(T));
+            } else {
+                std::uint64_t w = 0;
+                for (std::size_t i = 0; i < sizeof(T); ++i) {
+                    w |= std::uint64_t{static_cast<std::uint8_t>(at[i])} << (8U * i);
+                }
+                v = static_cast<T>(w);
+            }
+        } else {
+            ok_ = false;
+        }
+        return v;
+    }
+
+    std::span<const std::byte> in_;
+    std::size_t offset_ = 0;
+    bool ok_ = true;
+};
+
+} // namespace gossip::wire

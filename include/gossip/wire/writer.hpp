@@ -1,0 +1,78 @@
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+
+namespace gossip::wire {
+
+/// Writes little-endian fields into a fixed buffer. Writing past the end never touches memory:
+/// the writer turns failed and stays so, and the caller checks ok() once at the end.
+class writer {
+public:
+    explicit writer(std::span<std::byte> out) noexcept : out_(out) {}
+
+    void u8(std::uint8_t v) noexcept { put(v); }
+    void u16(std::uint16_t v) noexcept { put(v); }
+    void u32(std::uint32_t v) noexcept { put(v); }
+    void u64(std::uint64_t v) noexcept { put(v); }
+
+    void bytes(std::span<const std::byte> data) noexcept
+    {
+        if (!reserve(data.size())) {
+            return;
+        }
+        if (!data.empty()) {
+            std::memcpy(out_.data() + size_, data.data(), data.size());
+        }
+        size_ += data.size();
+    }
+
+    /// Overwrites a 16-bit field written earlier (lengths known only once the body is written).
+    void patch_u16(std::size_t offset, std::uint16_t v) noexcept
+    {
+        if (offset + 2 <= size_) {
+            out_[offset] = static_cast<std::byte>(v & 0xFFU);
+            out_[offset + 1] = static_cast<std::byte>(v >> 8U);
+        }
+    }
+
+    [[nodiscard]] bool ok() const noexcept { return ok_; }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] std::size_t remaining() const noexcept { return out_.size() - size_; }
+    [[nodiscard]] std::span<const std::byte> written() const noexcept { return out_.first(size_); }
+
+private:
+    bool reserve(std::size_t n) noexcept
+    {
+        if (!ok_ || n > out_.size() - size_) {
+            ok_ = false;
+            return false;
+        }
+        return true;
+    }
+
+    template <class T>
+    void put(T v) noexcept
+    {
+        if (!reserve(sizeof(T))) {
+            return;
+        }
+        if constexpr (std::endian::native == std::endian::little) {
+            std::memcpy(out_.data() + size_, &v, sizeof(T));
+        } else {
+            for (std::size_t i = 0; i < sizeof(T); ++i) {
+                out_[size_ + i] = static_cast<std::byte>((std::uint64_t{v} >> (8U * i)) & 0xFFU);
+            }
+        }
+        size_ += sizeof(T);
+    }
+
+    std::span<std::byte> out_;
+    std::size_t size_ = 0;
+    bool ok_ = true;
+};
+
+} // namespace gossip::wire

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what building gossip needs and the machine lacks, from Debian's/Ubuntu's archive:
+# a C++20 compiler, CMake, Ninja, doctest (tests) and Google Benchmark (benchmarks).
+# Does nothing when everything is present. Needs root or sudo only when something is missing.
+set -euo pipefail
+
+missing=()
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+command -v ninja >/dev/null 2>&1 || missing+=(ninja-build)
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
+[ -f /usr/include/doctest/doctest.h ] || missing+=(doctest-dev)
+if [ "${GOSSIP_WITH_BENCHMARKS:-0}" = 1 ] && [ ! -f /usr/include/benchmark/benchmark.h ]; then
+  missing+=(libbenchmark-dev)
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "installing: ${missing[*]}"
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+  sudo=(sudo)
+else
+  echo "error: ${missing[*]} missing, and neither root nor sudo is available to install them" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,53 @@
+#pragma once
+
+// Small helpers shared by the test files.
+
+#include <gossip/gossip.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace test {
+
+using address = gossip::transport::in_memory_address;
+using descriptor = gossip::descriptor<address>;
+
+template <class PeerSelection, class ViewSelection, class Propagation>
+using node = gossip::gossip_node<gossip::transport::in_memory, PeerSelection, ViewSelection, Propagation>;
+
+using classic_node = node<gossip::peer_selection::tail, gossip::view_selection::healer, gossip::propagation::push_pull>;
+
+inline gossip::config small_config(std::size_t c = 8)
+{
+    gossip::config cfg;
+    cfg.view_size = c;
+    return cfg;
+}
+
+inline std::vector<address> addresses(std::initializer_list<std::uint32_t> ids)
+{
+    std::vector<address> out;
+    for (auto id : ids) {
+        out.push_back(address{id});
+    }
+    return out;
+}
+
+inline std::vector<descriptor> descriptors(std::initializer_list<std::pair<std::uint32_t, std::uint32_t>> items)
+{
+    std::vector<descriptor> out;
+    for (auto [id, age] : items) {
+        out.push_back(descriptor{address{id}, age});
+    }
+    return out;
+}
+
+/// The view's invariants for the node at `self` with view size c.
+template <class View>
+bool well_formed(const View& v, address self, std::size_t c)
+{
+    return v.well_formed(self, c);
+}
+
+} // namespace test

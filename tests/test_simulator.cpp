@@ -1,0 +1,256 @@
+#include "support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <set>
+#include <vector>
+
+namespace ps = gossip::peer_selection;
+namespace vs = gossip::view_selection;
+namespace pr = gossip::propagation;
+using gossip::sim::simulator;
+using test::address;
+
+namespace {
+
+template <class Node>
+std::vector<std::vector<std::uint32_t>> all_views(const simulator<Node>& sim)
+{
+    std::vector<std::vector<std::uint32_t>> out;
+    for (const auto& n : sim.nodes()) {
+        std::vector<std::uint32_t> v;
+        for (const auto& d : n.view()) {
+            v.push_back(d.address.index);
+            v.push_back(d.age);
+        }
+        out.push_back(v);
+    }
+    return out;
+}
+
+template <class Node>
+std::size_t links_across(const simulator<Node>& sim, std::size_t half)
+{
+    std::size_t across = 0;
+    for (std::size_t i = 0; i < sim.size(); ++i) {
+        for (const auto& d : sim.node(i).view()) {
+            across += (i < half) != (d.address.index < half) ? 1 : 0;
+        }
+    }
+    return across;
+}
+
+using blind_node = test::node<ps::random, vs::blind, pr::push_pull>;
+using healer_node = test::node<ps::random, vs::healer, pr::push_pull>;
+
+} // namespace
+
+TEST_CASE("the same seed replays a run exactly, views, traffic and figures alike")
+{
+    gossip::transport::network_options net;
+    net.loss = 0.2;
+    auto run = [&](std::uint64_t seed) {
+        simulator<test::classic_node> sim(500, test::small_config(10), seed, net);
+        sim.bootstrap(gossip::sim::random_graph{});
+        sim.run(15);
+        sim.crash_fraction(0.2);
+        sim.run(5);
+        return std::tuple{all_views(sim), sim.measure(), sim.network().statistics()};
+    };
+    const auto a = run(7);
+    const auto b = run(7);
+    const auto c = run(8);
+    CHECK(std::get<0>(a) == std::get<0>(b));
+    CHECK(std::get<1>(a) == std::get<1>(b));
+    CHECK(std::get<2>(a) == std::get<2>(b));
+    CHECK(std::get<0>(a) != std::get<0>(c));
+}
+
+TEST_CASE("a lattice bootstrap gives every node its c/2 nearest neighbours on each side")
+{
+    simulator<test::classic_node> sim(50, test::small_config(6), 1);
+    sim.bootstrap(gossip::sim::lattice{});
+    for (std::uint32_t i = 0; i < 50; ++i) {
+        std::set<std::uint32_t> expected{(i + 1) % 50, (i + 2) % 50, (i + 3) % 50, (i + 49) % 50, (i + 48) % 50,
+                                         (i + 47) % 50};
+        std::set<std::uint32_t> got;
+        for (const auto& d : sim.node(i).view()) {
+            got.insert(d.address.index);
+        }
+        CHECK(got == expected);
+    }
+    const auto m = sim.measure();
+    CHECK(m.in_degree_stddev == doctest::Approx(0.0));
+    CHECK(m.clustering_coefficient > 0.5);
+}
+
+TEST_CASE("a random-graph bootstrap fills every view with c distinct others")
+{
+    simulator<test::classic_node> sim(300, test::small_config(20), 2);
+    sim.bootstrap(gossip::sim::random_graph{});
+    for (std::size_t i = 0; i < sim.size(); ++i) {
+        CHECK(sim.node(i).view().size() == 20);
+        CHECK(sim.node(i).view().well_formed(sim.node(i).address(), 20));
+    }
+    const auto m = sim.measure();
+    CHECK(m.in_degree_mean == doctest::Approx(20.0));
+    CHECK(m.components == 1);
+}
+
+TEST_CASE("a growing network admits its joiners round by round and ends as one overlay")
+{
+    simulator<test::classic_node> sim(400, test::small_config(12), 3);
+    sim.bootstrap(gossip::sim::growing{20});
+    CHECK(sim.measure().live_nodes == 1);
+    sim.run(5);
+    CHECK(sim.measure().live_nodes == 101);
+    sim.run(35);
+    const auto m = sim.measure();
+    CHECK(m.live_nodes == 400);
+    CHECK(m.components == 1);
+    CHECK(m.in_degree_mean > 11.0);
+}
+
+TEST_CASE("a growing network with every node at once starts as a tree and fills its views")
+{
+    simulator<test::classic_node> sim(300, test::small_config(10), 4);
+    sim.bootstrap(gossip::sim::growing{});
+    CHECK(sim.measure().in_degree_mean < 1.0);
+    sim.run(30);
+    const auto m = sim.measure();
+    CHECK(m.components == 1);
+    CHECK(m.in_degree_mean == doctest::Approx(10.0));
+}
+
+TEST_CASE("push-pull turns a ring lattice into an overlay as short and unclustered as a random graph")
+{
+    constexpr std::size_t n = 2000;
+    const auto cfg = test::small_config(20);
+    simulator<blind_node> random(n, cfg, 5);
+    random.bootstrap(gossip::sim::random_graph{});
+    const auto reference = random.measure();
+
+    simulator<blind_node> ring(n, cfg, 5);
+    ring.bootstrap(gossip::sim::lattice{});
+    const auto start = ring.measure();
+    CHECK(start.average_path_length > 10 * reference.average_path_length);
+    ring.run(40);
+    const auto end = ring.measure();
+    CHECK(end.average_path_length < 1.1 * reference.average_path_length);
+    CHECK(end.clustering_coefficient < 0.1 * start.clustering_coefficient);
+    CHECK(end.in_degree_stddev > 0.5 * reference.in_degree_stddev); // no longer a regular lattice
+    CHECK(end.components == 1);
+}
+
+TEST_CASE("after half the nodes crash, the healer removes every dead link within 30 cycles; blind does not")
+{
+    constexpr std::size_t n = 2000;
+    const auto cfg = test::small_config(20);
+    simulator<healer_node> healer(n, cfg, 6);
+    simulator<blind_node> blind(n, cfg, 6);
+    healer.bootstrap(gossip::sim::random_graph{});
+    blind.bootstrap(gossip::sim::random_graph{});
+    healer.run(20);
+    blind.run(20);
+    healer.crash_fraction(0.5);
+    blind.crash_fraction(0.5);
+    const auto dead_at_crash = blind.measure().dead_links;
+    CHECK(dead_at_crash > 10000);
+    healer.run(30);
+    blind.run(30);
+    CHECK(healer.measure().dead_links == 0);
+    CHECK(blind.measure().dead_links > dead_at_crash / 4);
+    CHECK(healer.measure().components == 1);
+}
+
+TEST_CASE("a short partition is survived: after healing, the overlay mixes across again")
+{
+    constexpr std::size_t n = 600;
+    simulator<blind_node> sim(n, test::small_config(16), 7);
+    sim.bootstrap(gossip::sim::random_graph{});
+    sim.run(10);
+    std::vector<address> side;
+    for (std::uint32_t i = 0; i < n / 2; ++i) {
+        side.push_back(address{i});
+    }
+    sim.network().partition(side);
+    sim.run(3);
+    const auto cut = sim.network().statistics().partitioned;
+    CHECK(cut > 0);
+    sim.network().heal();
+    sim.run(15);
+    CHECK(sim.network().statistics().partitioned == cut); // nothing more is cut off
+    CHECK(sim.measure().components == 1);
+    // Random mixing puts about half of each view across the former divide.
+    CHECK(links_across(sim, n / 2) > n * 16 / 4);
+}
+
+TEST_CASE("a long partition under the healer severs the overlay, and healing the network alone does not rejoin it")
+{
+    // This is the known limit of peer sampling without an external rendezvous: once no view
+    // crosses the divide, nothing ever will again.
+    constexpr std::size_t n = 600;
+    simulator<healer_node> sim(n, test::small_config(16), 8);
+    sim.bootstrap(gossip::sim::random_graph{});
+    sim.run(10);
+    std::vector<address> side;
+    for (std::uint32_t i = 0; i < n / 2; ++i) {
+        side.push_back(address{i});
+    }
+    sim.network().partition(side);
+    sim.run(40);
+    CHECK(links_across(sim, n / 2) == 0);
+    sim.network().heal();
+    sim.run(10);
+    CHECK(sim.measure().components == 2);
+}
+
+TEST_CASE("a restarted node that knows one peer is woven back into the overlay")
+{
+    simulator<healer_node> sim(500, test::small_config(12), 9);
+    sim.bootstrap(gossip::sim::random_graph{});
+    sim.run(10);
+    sim.crash(42);
+    sim.run(30);
+    std::size_t known_by = 0;
+    for (std::size_t i = 0; i < sim.size(); ++i) {
+        known_by += sim.node(i).view().contains(address{42}) ? 1 : 0;
+    }
+    CHECK(known_by == 0); // forgotten while it was down
+    const auto contact = test::addresses({7});
+    sim.restart(42, contact);
+    CHECK(sim.node(42).view().size() == 1);
+    sim.run(20);
+    known_by = 0;
+    for (std::size_t i = 0; i < sim.size(); ++i) {
+        known_by += sim.node(i).view().contains(address{42}) ? 1 : 0;
+    }
+    CHECK(known_by > 3);
+    CHECK(sim.node(42).view().size() == 12);
+}
+
+TEST_CASE("the overlay stays connected and its views full under 30% message loss")
+{
+    gossip::transport::network_options net;
+    net.loss = 0.3;
+    simulator<test::classic_node> sim(1000, test::small_config(20), 10, net);
+    sim.bootstrap(gossip::sim::lattice{});
+    sim.run(40);
+    const auto m = sim.measure();
+    CHECK(m.components == 1);
+    CHECK(m.in_degree_mean > 19.0);
+    CHECK(sim.network().statistics().lost > 0);
+}
+
+TEST_CASE("crash_fraction crashes that share of the live nodes and refuses impossible fractions")
+{
+    simulator<test::classic_node> sim(100, test::small_config(8), 11);
+    CHECK(sim.crash_fraction(0.25) == 25);
+    std::size_t up = 0;
+    for (std::size_t i = 0; i < sim.size(); ++i) {
+        up += sim.is_up(i) ? 1 : 0;
+    }
+    CHECK(up == 75);
+    CHECK_THROWS_AS(sim.crash_fraction(1.5), std::invalid_argument);
+    CHECK_THROWS_AS(sim.crash(100), std::out_of_range);
+}
