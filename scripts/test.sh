@@ -10,4 +10,5 @@ cmake -S . -B "$build" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g" \
   -DGOSSIP_BUILD_BENCHMARKS=OFF
 cmake --build "$build" -j "$(nproc)"
+cmake --build "$build" -j "$(nproc)" --target all_verify_interface_header_sets # each header on its own
 ctest --test-dir "$build" -j "$(nproc)" --output-on-failure
