@@ -65,19 +65,29 @@ private:
     std::uint64_t state_ = 0;
 };
 
+namespace detail {
+
+// The rare rejection path of uniform_below, kept out of line so the common path inlines.
+template <random_source R>
+[[gnu::noinline]] constexpr std::uint32_t uniform_below_slow(R& rng, std::uint32_t bound, std::uint64_t product) noexcept
+{
+    const std::uint32_t threshold = static_cast<std::uint32_t>(-bound) % bound;
+    while (static_cast<std::uint32_t>(product) < threshold) {
+        product = std::uint64_t{static_cast<std::uint32_t>(rng())} * bound;
+    }
+    return static_cast<std::uint32_t>(product >> 32U);
+}
+
+} // namespace detail
+
 /// A uniform integer in [0, bound), bound > 0, by Lemire's multiply-and-reject method: unbiased,
 /// and the same sequence on every platform.
 template <random_source R>
 [[nodiscard]] constexpr std::uint32_t uniform_below(R& rng, std::uint32_t bound) noexcept
 {
-    std::uint64_t product = std::uint64_t{static_cast<std::uint32_t>(rng())} * bound;
-    auto low = static_cast<std::uint32_t>(product);
-    if (low < bound) {
-        const std::uint32_t threshold = static_cast<std::uint32_t>(-bound) % bound;
-        while (low < threshold) {
-            product = std::uint64_t{static_cast<std::uint32_t>(rng())} * bound;
-            low = static_cast<std::uint32_t>(product);
-        }
+    const std::uint64_t product = std::uint64_t{static_cast<std::uint32_t>(rng())} * bound;
+    if (static_cast<std::uint32_t>(product) < bound) [[unlikely]] {
+        return detail::uniform_below_slow(rng, bound, product);
     }
     return static_cast<std::uint32_t>(product >> 32U);
 }

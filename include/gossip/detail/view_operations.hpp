@@ -84,18 +84,13 @@ void append_fresh(std::vector<descriptor<Address>>& v, std::span<const descripto
 }
 
 /// Where the k most extreme ages (the oldest, or the youngest) begin: every age strictly beyond
-/// `age` is in, and so are the first `at_cut` of those equal to it.
+/// `age` is in, and so are the first `at_cut` (by position) of those equal to it.
 struct age_cut {
     std::uint32_t age = 0;
-    std::size_t at_cut = 0;
+    std::uint32_t at_cut = 0;
 };
 
 enum class extreme : std::uint8_t { oldest, youngest };
-
-[[nodiscard]] constexpr bool beyond(extreme e, std::uint32_t age, std::uint32_t cut) noexcept
-{
-    return e == extreme::oldest ? age > cut : age < cut;
-}
 
 /// Finds the cut for the k most extreme ages, 0 < k < size. Ages in a view span a few dozen
 /// exchanges, so a 64-bucket histogram finds the cut in one pass; a wider spread falls back to
@@ -115,10 +110,11 @@ template <class Address>
             ++count[d.age - lo];
         }
         std::size_t taken = 0;
-        for (std::uint32_t i = 0; i <= hi - lo; ++i) {
-            const std::uint32_t bucket = e == extreme::oldest ? hi - lo - i : i;
+        const std::uint32_t span = hi - lo;
+        for (std::uint32_t i = 0; i <= span; ++i) {
+            const std::uint32_t bucket = e == extreme::oldest ? span - i : i;
             if (taken + count[bucket] >= k) {
-                return age_cut{lo + bucket, k - taken};
+                return age_cut{lo + bucket, static_cast<std::uint32_t>(k - taken)};
             }
             taken += count[bucket];
         }
@@ -137,9 +133,25 @@ template <class Address>
     const std::uint32_t cut = *nth;
     std::size_t strictly = 0;
     for (auto a : ages) {
-        strictly += beyond(e, a, cut) ? 1 : 0;
+        strictly += (e == extreme::oldest ? a > cut : a < cut) ? 1 : 0;
     }
-    return age_cut{cut, k - strictly};
+    return age_cut{cut, static_cast<std::uint32_t>(k - strictly)};
+}
+
+/// Marks, for each descriptor, whether it is among the k most extreme ages: 1 or 0 in `out`.
+/// Arithmetic rather than branches, as ages are random data to a branch predictor.
+template <class Address>
+void mark_extreme(std::span<const descriptor<Address>> v, age_cut cut, extreme e, std::uint8_t* out) noexcept
+{
+    std::uint32_t seen_at_cut = 0;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        const std::uint32_t age = v[i].age;
+        const auto is_cut = static_cast<std::uint32_t>(age == cut.age);
+        const auto beyond = static_cast<std::uint32_t>(e == extreme::oldest ? age > cut.age : age < cut.age);
+        const auto take = is_cut & static_cast<std::uint32_t>(seen_at_cut < cut.at_cut);
+        seen_at_cut += is_cut;
+        out[i] = static_cast<std::uint8_t>(beyond | take);
+    }
 }
 
 /// Removes exactly k descriptors, the oldest or the youngest, keeping the others in order.
@@ -154,49 +166,67 @@ void remove_extreme_ages(std::vector<descriptor<Address>>& v, std::size_t k, ext
         v.clear();
         return;
     }
-    auto [cut, at_cut] = find_age_cut(std::span<const descriptor<Address>>(v), k, e);
-    // Branch-free compaction: which descriptors go depends on random ages, which a branch
-    // predictor cannot learn.
+    const auto cut = find_age_cut(std::span<const descriptor<Address>>(v), k, e);
+    thread_local std::vector<std::uint8_t> drop;
+    drop.resize(v.size());
+    mark_extreme(std::span<const descriptor<Address>>(v), cut, e, drop.data());
     descriptor<Address>* data = v.data();
     std::size_t kept = 0;
     for (std::size_t i = 0; i < v.size(); ++i) {
-        const auto d = data[i];
-        const bool take_at_cut = (d.age == cut) & (at_cut > 0);
-        at_cut -= take_at_cut ? 1 : 0;
-        data[kept] = d;
-        kept += (beyond(e, d.age, cut) | take_at_cut) ? 0 : 1;
+        data[kept] = data[i];
+        kept += 1U - drop[i];
     }
     v.resize(kept);
 }
 
-/// Moves the `healer` oldest descriptors to the end (they are not sent), then `count` random
-/// others to the front. Returns how many descriptors the buffer takes from the front.
+/// Puts `count` descriptors, drawn uniformly from all but the `healer` oldest, at the front of
+/// the view, in random order; the others follow in their previous order. Returns how many
+/// descriptors the buffer takes from the front (the oldest are sent only when nothing else is
+/// left, as in the framework's "move the oldest H to the end, send the head").
 template <class Address, random_source R>
 std::size_t prepare_buffer(std::vector<descriptor<Address>>& v, std::size_t count, std::size_t healer, R& rng)
 {
     const std::size_t n = v.size();
     const std::size_t h = std::min(healer, n);
-    if (h > 0 && h < n) {
-        auto [cut, at_cut] = find_age_cut(std::span<const descriptor<Address>>(v), h, extreme::oldest);
-        // Stable, branch-free partition through a scratch copy: the young to the front, the h
-        // oldest to the back.
-        thread_local std::vector<descriptor<Address>> copy;
-        copy.assign(v.begin(), v.end());
-        descriptor<Address>* out = v.data();
-        std::size_t young = 0;
-        std::size_t old = n - h;
-        for (std::size_t i = 0; i < n; ++i) {
-            const auto d = copy[i];
-            const bool take_at_cut = (d.age == cut) & (at_cut > 0);
-            at_cut -= take_at_cut ? 1 : 0;
-            const bool is_old = (d.age > cut) | take_at_cut;
-            out[is_old ? old : young] = d;
-            old += is_old ? 1 : 0;
-            young += is_old ? 0 : 1;
-        }
+    const std::size_t k = std::min(count, n);
+    if (h == 0 || h == n) {
+        partial_shuffle(std::span(v).first(n - h), k, rng);
+        return k;
     }
-    partial_shuffle(std::span(v).first(n - std::min(h, n)), count, rng);
-    return std::min(count, n);
+    thread_local std::vector<std::uint8_t> old;
+    thread_local std::vector<std::uint32_t> order;
+    thread_local std::vector<descriptor<Address>> out;
+    // One slot more than needed: the branch-free loops below write before they decide to keep.
+    old.resize(n);
+    order.resize(n + 1);
+    out.resize(n + 1);
+    mark_extreme(std::span<const descriptor<Address>>(v), find_age_cut(std::span<const descriptor<Address>>(v), h,
+                                                                          extreme::oldest),
+                 extreme::oldest, old.data());
+    // Indices of the young first, then of the old, each in view order.
+    std::size_t young = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        order[young] = static_cast<std::uint32_t>(i);
+        young += 1U - old[i];
+    }
+    std::size_t tail = young;
+    for (std::size_t i = 0; i < n; ++i) {
+        order[tail] = static_cast<std::uint32_t>(i);
+        tail += old[i];
+    }
+    partial_shuffle(std::span(order).first(young), k, rng);
+    // The chosen go first; everything else keeps its order. `old` now marks "already placed".
+    for (std::size_t j = 0; j < k; ++j) {
+        out[j] = v[order[j]];
+        old[order[j]] = 2;
+    }
+    std::size_t placed = k;
+    for (std::size_t i = 0; i < n; ++i) {
+        out[placed] = v[i];
+        placed += old[i] == 2 ? 0U : 1U;
+    }
+    std::copy(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n), v.begin());
+    return k;
 }
 
 /// What to drop once healer and swapper have had their turn and the view is still above c.
