@@ -254,3 +254,21 @@ TEST_CASE("crash_fraction crashes that share of the live nodes and refuses impos
     CHECK_THROWS_AS(sim.crash_fraction(1.5), std::invalid_argument);
     CHECK_THROWS_AS(sim.crash(100), std::out_of_range);
 }
+
+TEST_CASE("a delay in rounds holds each exchange's messages back by whole rounds")
+{
+    simulator<test::node<ps::random, vs::random, pr::push>> sim(2, test::small_config(4), 12);
+    const auto one = test::addresses({1});
+    const auto zero = test::addresses({0});
+    sim.node(0).join(one);
+    sim.node(1).join(zero);
+    sim.set_delay_in_rounds(2);
+    sim.run(1); // both send; nothing has arrived
+    CHECK(sim.node(0).statistics().accepted == 0);
+    CHECK(sim.network().in_flight() == 2);
+    sim.run(1);
+    CHECK(sim.node(0).statistics().accepted == 0);
+    sim.run(1); // the first round's messages arrive at the start of the third
+    CHECK(sim.node(0).statistics().accepted == 1);
+    CHECK(sim.node(1).statistics().accepted == 1);
+}

@@ -166,6 +166,14 @@ public:
         }
     }
 
+    /// Delays every datagram by `rounds` rounds (periods), plus up to `jitter_rounds` more at
+    /// random. A datagram delayed by d >= 1 rounds arrives at the start of the round d later.
+    void set_delay_in_rounds(std::size_t rounds, std::size_t jitter_rounds = 0)
+    {
+        const auto period = std::chrono::duration_cast<std::chrono::nanoseconds>(config_.period);
+        network_->set_delay(period * static_cast<std::int64_t>(rounds), period * static_cast<std::int64_t>(jitter_rounds));
+    }
+
     // --- failures ---------------------------------------------------------------------------
     void crash(std::size_t i) { network_->crash(address_of(i)); }
 
