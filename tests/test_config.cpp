@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <limits>
 #include <string>
 
 using gossip::config;
@@ -37,9 +38,21 @@ TEST_CASE("healer plus swapper above c/2 is refused, and exactly c/2 is accepted
     cfg.view_size = 20;
     cfg.healer = 6;
     cfg.swapper = 5;
-    CHECK(problem(cfg).find("healer (H) + swapper (S) = 11 exceeds c/2 = 10") != std::string::npos);
+    CHECK(problem(cfg).find("healer (H) = 6 plus swapper (S) = 5 exceeds c/2 = 10") != std::string::npos);
     cfg.swapper = 4;
     CHECK_FALSE(gossip::check(cfg).has_value());
+}
+
+TEST_CASE("healer and swapper values whose sum would wrap around are refused")
+{
+    config cfg;
+    cfg.view_size = 10;
+    cfg.healer = std::numeric_limits<std::size_t>::max();
+    cfg.swapper = 1;
+    CHECK(gossip::check(cfg).has_value());
+    cfg.healer = 3;
+    cfg.swapper = std::numeric_limits<std::size_t>::max() - 1;
+    CHECK(gossip::check(cfg).has_value());
 }
 
 TEST_CASE("a fanout of zero or above the view size is refused")
@@ -88,7 +101,7 @@ TEST_CASE("constructing a node with an impossible config throws config_error nam
         test::classic_node node(net.endpoint(test::address{0}), cfg, 1);
         FAIL("the node accepted H + S > c/2");
     } catch (const config_error& e) {
-        CHECK(std::string(e.what()).find("healer (H)") != std::string::npos);
+        CHECK(std::string(e.what()).find("healer (H) = 6") != std::string::npos);
     }
 }
 

@@ -239,3 +239,15 @@ TEST_CASE("bytes of delayed datagrams survive arena compaction")
     }
     CHECK(checked > 350);
 }
+
+TEST_CASE("a partition naming an unknown node is refused and leaves the network as it was")
+{
+    in_memory_network net(3);
+    const auto first = test::addresses({0});
+    net.partition(first);
+    const auto bad = test::addresses({1, 7});
+    CHECK_THROWS_AS(net.partition(bad), std::out_of_range);
+    CHECK_FALSE(net.reachable(address{0}, address{1})); // the earlier partition still stands
+    CHECK_FALSE(net.reachable(address{0}, address{9}));
+    CHECK_THROWS_AS(net.crash(address{3}), std::out_of_range);
+}

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
+#include <functional>
 #include <memory>
 #include <set>
 #include <vector>
@@ -133,7 +135,7 @@ TEST_CASE("push-pull: both sides merge what the other sent")
     CHECK(ids(c[1].view()) == std::set<std::uint32_t>{0, 3});
 }
 
-TEST_CASE("the buffer holds at most c/2 - 1 descriptors from the view, never the receiver's own")
+TEST_CASE("the buffer holds at most c/2 - 1 descriptors from the view, and no receiver keeps itself")
 {
     cluster<test::node<ps::random, vs::random, pr::push>> c(20, test::small_config(10));
     const auto everyone = test::addresses({1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
@@ -236,7 +238,7 @@ TEST_CASE("a sample listing the receiver itself or one address twice is cleaned 
     CHECK(c[0].view()[c[0].view().find(address{2})].age == 4); // the younger copy, aged once
 }
 
-TEST_CASE("a sample with more descriptors than the view holds is refused whole")
+TEST_CASE("a sample larger than the view, from a peer with a larger c, is merged and trimmed to c")
 {
     cluster<test::node<ps::random, vs::random, pr::push>> c(2, test::small_config(4));
     std::vector<descriptor> many;
@@ -244,8 +246,18 @@ TEST_CASE("a sample with more descriptors than the view holds is refused whole")
         many.push_back(descriptor{address{i}, 0});
     }
     c[0].on_datagram(address{1}, request_from(address{1}, many));
-    CHECK(c[0].statistics().dropped_malformed == 1);
+    CHECK(c[0].statistics().accepted == 1);
+    CHECK(c[0].view().size() == 4);
+    CHECK(c[0].view().well_formed(address{0}, 4));
+}
+
+TEST_CASE("a pull node does not merge a view pushed at it by a peer composed otherwise")
+{
+    cluster<test::node<ps::random, vs::random, pr::pull>> c(3);
+    c[0].on_datagram(address{1}, request_from(address{1}, test::descriptors({{2, 0}})));
+    CHECK(c[0].statistics().accepted == 1);
     CHECK(c[0].view().empty());
+    CHECK(c[0].statistics().messages_sent == 1); // it still answers the request
 }
 
 TEST_CASE("a datagram budget smaller than c/2 descriptors trims the buffer instead of oversending")
@@ -263,4 +275,77 @@ TEST_CASE("a datagram budget smaller than c/2 descriptors trims the buffer inste
     REQUIRE(c.log.size() == 1);
     CHECK(c.log[0].sample.size() == 10);
     CHECK(c.net.statistics().bytes_sent <= 100);
+}
+
+TEST_CASE("random_peer draws uniformly from the view, and nothing from an empty one")
+{
+    cluster<test::classic_node> c(1);
+    CHECK_FALSE(c[0].random_peer().has_value());
+    const auto known = test::addresses({1, 2, 3, 4});
+    c[0].join(known);
+    std::array<int, 5> drawn{};
+    for (int i = 0; i < 8000; ++i) {
+        const auto p = c[0].random_peer();
+        REQUIRE(p.has_value());
+        ++drawn[p->index];
+    }
+    CHECK(drawn[0] == 0);
+    for (std::size_t id = 1; id <= 4; ++id) {
+        CHECK(drawn[id] == doctest::Approx(2000).epsilon(0.08));
+    }
+}
+
+namespace {
+
+// A transport that delivers inside send(): the strictest test of a node's re-entrancy, since the
+// receiver's reply reaches the sender before the sender's send() has returned.
+struct synchronous_transport {
+    using address_type = address;
+    using deliver_fn = std::function<void(address, address, std::span<const std::byte>)>;
+
+    address self;
+    std::shared_ptr<deliver_fn> deliver;
+
+    [[nodiscard]] address local_address() const { return self; }
+    bool send(const address& to, std::span<const std::byte> bytes)
+    {
+        (*deliver)(self, to, bytes);
+        return true;
+    }
+};
+
+} // namespace
+
+TEST_CASE("a transport that delivers from inside send() does not mix up the nodes' samples")
+{
+    using sync_node = gossip::gossip_node<synchronous_transport, ps::random, vs::random, pr::push_pull>;
+    auto deliver = std::make_shared<synchronous_transport::deliver_fn>();
+    std::vector<sync_node> nodes;
+    const auto cfg = test::small_config(10); // buffers of c/2 - 1 = 4
+    for (std::uint32_t i = 0; i < 6; ++i) {
+        nodes.emplace_back(synchronous_transport{address{i}, deliver}, cfg, i);
+    }
+    *deliver = [&](address from, address to, std::span<const std::byte> bytes) {
+        nodes[to.index].on_datagram(from, bytes);
+    };
+    const auto known = test::addresses({1, 2, 3, 4});
+    const auto other = test::addresses({5});
+    nodes[0].join(known);
+    nodes[1].join(other);
+    nodes[0].tick(); // to one of 1..4, which answers while node 0 is still sending
+    std::size_t target = 1;
+    while (nodes[target].statistics().accepted == 0) {
+        ++target;
+    }
+    // The target learned node 0 and every other descriptor node 0 sent it.
+    CHECK(nodes[target].view().contains(address{0}));
+    for (std::uint32_t id = 1; id <= 4; ++id) {
+        if (id != target) {
+            CHECK(nodes[target].view().contains(address{id}));
+        }
+    }
+    CHECK(nodes[0].statistics().accepted == 1); // the reply
+    for (const auto& n : nodes) {
+        CHECK(n.view().well_formed(n.address(), 10));
+    }
 }

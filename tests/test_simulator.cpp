@@ -40,6 +40,17 @@ std::size_t links_across(const simulator<Node>& sim, std::size_t half)
     return across;
 }
 
+/// Partitions the network into nodes [0, n/2) and [n/2, n).
+template <class Node>
+void cut_in_half(simulator<Node>& sim)
+{
+    std::vector<address> side;
+    for (std::uint32_t i = 0; i < sim.size() / 2; ++i) {
+        side.push_back(address{i});
+    }
+    sim.network().partition(side);
+}
+
 using blind_node = test::node<ps::random, vs::blind, pr::push_pull>;
 using healer_node = test::node<ps::random, vs::healer, pr::push_pull>;
 
@@ -169,11 +180,7 @@ TEST_CASE("a short partition is survived: after healing, the overlay mixes acros
     simulator<blind_node> sim(n, test::small_config(16), 7);
     sim.bootstrap(gossip::sim::random_graph{});
     sim.run(10);
-    std::vector<address> side;
-    for (std::uint32_t i = 0; i < n / 2; ++i) {
-        side.push_back(address{i});
-    }
-    sim.network().partition(side);
+    cut_in_half(sim);
     sim.run(3);
     const auto cut = sim.network().statistics().partitioned;
     CHECK(cut > 0);
@@ -193,11 +200,7 @@ TEST_CASE("a long partition under the healer severs the overlay, and healing the
     simulator<healer_node> sim(n, test::small_config(16), 8);
     sim.bootstrap(gossip::sim::random_graph{});
     sim.run(10);
-    std::vector<address> side;
-    for (std::uint32_t i = 0; i < n / 2; ++i) {
-        side.push_back(address{i});
-    }
-    sim.network().partition(side);
+    cut_in_half(sim);
     sim.run(40);
     CHECK(links_across(sim, n / 2) == 0);
     sim.network().heal();
@@ -271,4 +274,18 @@ TEST_CASE("a delay in rounds holds each exchange's messages back by whole rounds
     sim.run(1); // the first round's messages arrive at the start of the third
     CHECK(sim.node(0).statistics().accepted == 1);
     CHECK(sim.node(1).statistics().accepted == 1);
+}
+
+TEST_CASE("bootstraps on networks smaller than the view still give everyone all the others")
+{
+    simulator<test::classic_node> two(2, test::small_config(6), 13);
+    two.bootstrap(gossip::sim::lattice{});
+    CHECK(two.node(0).view().contains(address{1}));
+    CHECK(two.node(1).view().contains(address{0}));
+
+    simulator<test::classic_node> ten(10, test::small_config(20), 14);
+    ten.bootstrap(gossip::sim::random_graph{});
+    for (std::size_t i = 0; i < ten.size(); ++i) {
+        CHECK(ten.node(i).view().size() == 9);
+    }
 }

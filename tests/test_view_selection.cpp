@@ -207,3 +207,67 @@ TEST_CASE("ages spread wider than the fast path's histogram still cut exactly")
     merge(gossip::view_selection::head{}, v, test::descriptors({{5, 2}, {6, 3}}), test::small_config(4));
     CHECK(ids(v) == std::set<std::uint32_t>{1, 3, 5, 6});
 }
+
+TEST_CASE("a fresher copy of a descriptor that was just sent survives the swapper")
+{
+    // Descriptors 1 and 2 were sent (they sit at the head), and 2 comes back fresher. The fresh
+    // copy takes the tail, so swapping away the head gives up 1 and the stale 3, not 2.
+    config cfg = test::small_config(4);
+    cfg.swapper = 2;
+    auto v = make_view(test::descriptors({{1, 0}, {2, 3}, {3, 5}, {4, 7}}));
+    merge(gossip::view_selection::generalized{}, v, test::descriptors({{2, 1}, {5, 0}, {6, 0}}), cfg);
+    CHECK(ids(v) == std::set<std::uint32_t>{2, 4, 5, 6});
+    REQUIRE(v.contains(address{2}));
+    CHECK(v[v.find(address{2})].age == 1);
+}
+
+TEST_CASE("an older copy of a known descriptor is dropped and the known one keeps its place")
+{
+    auto v = make_view(test::descriptors({{1, 2}, {2, 3}}));
+    merge(gossip::view_selection::random{}, v, test::descriptors({{1, 9}}), test::small_config(4));
+    REQUIRE(v.size() == 2);
+    CHECK(v[0] == descriptor{address{1}, 2});
+}
+
+TEST_CASE("when the young cannot fill the buffer, the oldest fill it uniformly")
+{
+    // c = 8, healer preset: H = 4 of the 4 descriptors are "oldest", so the buffer of 3 comes
+    // from them, and each must be sent about 3/4 of the time.
+    config cfg = test::small_config(8);
+    std::array<int, 5> sent{};
+    constexpr int trials = 8000;
+    for (int t = 0; t < trials; ++t) {
+        auto v = make_view(test::descriptors({{1, 0}, {2, 1}, {3, 2}, {4, 3}}));
+        gossip::pcg32 rng(static_cast<std::uint64_t>(t));
+        const auto n = gossip::view_selection::healer{}.prepare(v, 3, cfg, rng);
+        REQUIRE(n == 3);
+        for (std::size_t i = 0; i < n; ++i) {
+            ++sent[v[i].address.index];
+        }
+    }
+    for (std::uint32_t id = 1; id <= 4; ++id) {
+        CHECK(sent[id] == doctest::Approx(trials * 3.0 / 4.0).epsilon(0.04));
+    }
+}
+
+TEST_CASE("with healer, prepare draws the buffer uniformly among the young")
+{
+    // c = 8, H = 4: the four youngest (ages 0..3) are each sent 2/4 of the time.
+    config cfg = test::small_config(8);
+    std::array<int, 9> sent{};
+    constexpr int trials = 8000;
+    for (int t = 0; t < trials; ++t) {
+        auto v = make_view(test::descriptors({{1, 7}, {2, 0}, {3, 6}, {4, 1}, {5, 5}, {6, 2}, {7, 4}, {8, 3}}));
+        gossip::pcg32 rng(static_cast<std::uint64_t>(t));
+        const auto n = gossip::view_selection::healer{}.prepare(v, 2, cfg, rng);
+        for (std::size_t i = 0; i < n; ++i) {
+            ++sent[v[i].address.index];
+        }
+    }
+    for (std::uint32_t id : {2U, 4U, 6U, 8U}) {
+        CHECK(sent[id] == doctest::Approx(trials / 2.0).epsilon(0.05));
+    }
+    for (std::uint32_t id : {1U, 3U, 5U, 7U}) {
+        CHECK(sent[id] == 0);
+    }
+}

@@ -58,10 +58,10 @@ inline constexpr std::size_t max_view_size = 4096;
         return "view_size (c) = " + std::to_string(c) + " exceeds the supported maximum of " +
                std::to_string(max_view_size);
     }
-    if (cfg.healer + cfg.swapper > c / 2) {
-        return "healer (H) + swapper (S) = " + std::to_string(cfg.healer + cfg.swapper) +
-               " exceeds c/2 = " + std::to_string(c / 2) +
-               "; the exchanged buffer only holds c/2 descriptors";
+    // Written so that no sum can wrap around: H > c/2 alone already fails.
+    if (cfg.healer > c / 2 || cfg.swapper > c / 2 - cfg.healer) {
+        return "healer (H) = " + std::to_string(cfg.healer) + " plus swapper (S) = " + std::to_string(cfg.swapper) +
+               " exceeds c/2 = " + std::to_string(c / 2) + "; the exchanged buffer only holds c/2 descriptors";
     }
     if (cfg.fanout == 0) {
         return "fanout must be at least 1";

@@ -6,6 +6,7 @@
 
 #include "config.hpp"
 #include "descriptor.hpp"
+#include "detail/scratch.hpp"
 #include "detail/view_operations.hpp"
 #include "payload/none.hpp"
 #include "payload/policy.hpp"
@@ -23,6 +24,7 @@
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -52,7 +54,7 @@ public:
     gossip_node(Transport transport, const config& cfg, std::uint64_t seed, PeerSelection peers = {},
                 ViewSelection views = {}, Payload data = {})
         : transport_(std::move(transport)), peers_(std::move(peers)), views_(std::move(views)),
-          payload_(std::move(data)), config_(validate(cfg)), rng_(seed),
+          payload_(std::move(data)), config_(validate(cfg)), rng_(seed), sampling_rng_(mix_seed(seed, 1)),
           buffer_limit_(std::min(buffer_size(cfg), wire::descriptors_that_fit<address_type>(cfg.max_message_bytes)))
     {
         view_.storage().reserve(config_.view_size);
@@ -73,15 +75,23 @@ public:
         }
     }
 
-    /// The active side: one period's exchanges.
+    /// The active side: one period's exchanges. The view ages first: in Jelasity et al. the
+    /// active thread ages its view at the end of each cycle, after merging the reply; doing it at
+    /// the start of the next cycle gives every selection the same ages, and keeps ages growing
+    /// when a reply is lost.
     void tick()
     {
         ++stats_.cycles;
+        view_.increase_age();
         if (view_.empty()) {
             return;
         }
-        thread_local std::vector<std::size_t> chosen;
-        thread_local std::vector<address_type> targets;
+        struct chosen_tag {};
+        struct targets_tag {};
+        detail::scratch_vector<std::size_t, chosen_tag> chosen_lease;
+        detail::scratch_vector<address_type, targets_tag> targets_lease;
+        auto& chosen = chosen_lease.get();
+        auto& targets = targets_lease.get();
         chosen.resize(config_.fanout);
         const std::size_t n = std::min(peers_.select(view_.descriptors(), std::span(chosen), rng_), chosen.size());
         targets.clear();
@@ -94,7 +104,6 @@ public:
         for (const auto& target : targets) {
             send_message(target, wire::message_kind::request, Propagation::pushes);
         }
-        view_.increase_age();
     }
 
     /// The passive side, and the active side's half of a round trip: one received datagram.
@@ -102,8 +111,12 @@ public:
     void on_datagram(const address_type& from, std::span<const std::byte> bytes)
     {
         stats_.bytes_received += bytes.size();
-        thread_local std::vector<descriptor_type> sample;
-        const auto msg = wire::decode<address_type>(bytes, config_.view_size, sample);
+        struct sample_tag {};
+        detail::scratch_vector<descriptor_type, sample_tag> sample_lease;
+        auto& sample = sample_lease.get();
+        // A peer with a larger c sends a larger buffer: accept it (merge trims to our c), up to
+        // the most any sender could mean.
+        const auto msg = wire::decode<address_type>(bytes, max_view_size, sample);
         if (msg.error != wire::decode_error::none) {
             ++stats_.dropped_malformed;
             return;
@@ -122,7 +135,9 @@ public:
         if (request && Propagation::pulls) {
             send_message(from, wire::message_kind::reply, true);
         }
-        if (msg.has_view) {
+        // Merge what this composition exchanges: a request's view under push, a reply's under
+        // pull. A view from a peer composed otherwise is ignored.
+        if (msg.has_view && (request ? Propagation::pushes : Propagation::pulls)) {
             sample.push_back(descriptor_type{msg.sender, 0});
             sanitize(sample);
             views_.merge(view_, std::span<const descriptor_type>(sample), config_, rng_);
@@ -131,6 +146,17 @@ public:
         if (request) {
             view_.increase_age();
         }
+    }
+
+    /// The peer sampling service itself (getPeer() in Jelasity et al.): a peer drawn uniformly
+    /// from the current view, or nothing while the view is empty. Draws from the node's own
+    /// random source, so a seeded run stays reproducible.
+    [[nodiscard]] std::optional<address_type> random_peer()
+    {
+        if (view_.empty()) {
+            return std::nullopt;
+        }
+        return view_[uniform_index(sampling_rng_, view_.size())].address;
     }
 
     [[nodiscard]] address_type address() const { return transport_.local_address(); }
@@ -149,7 +175,9 @@ public:
 private:
     void send_message(const address_type& to, wire::message_kind kind, bool with_view)
     {
-        thread_local std::vector<std::byte> buffer;
+        struct buffer_tag {};
+        detail::scratch_vector<std::byte, buffer_tag> buffer_lease;
+        auto& buffer = buffer_lease.get();
         buffer.resize(config_.max_message_bytes);
         wire::writer w{std::span(buffer)};
         bool encoded = false;
@@ -201,6 +229,7 @@ private:
     [[no_unique_address]] Payload payload_;
     config config_;
     random_engine rng_;
+    random_engine sampling_rng_;
     std::size_t buffer_limit_;
     view_type view_;
     node_statistics stats_;

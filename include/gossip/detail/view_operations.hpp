@@ -58,7 +58,9 @@ private:
     std::array<std::uint64_t, 4> words_{};
 };
 
-/// Appends `received`, keeping the younger age where an address is already present.
+/// Appends `received`; where an address is already present the younger copy survives, in its
+/// own place: a fresher received copy replaces the old one at the tail (so that swapping away
+/// the head, which holds what was just sent, cannot discard fresh news), an older one is dropped.
 template <class Address>
 void append_fresh(std::vector<descriptor<Address>>& v, std::span<const descriptor<Address>> received)
 {
@@ -73,7 +75,10 @@ void append_fresh(std::vector<descriptor<Address>>& v, std::span<const descripto
         if (present.may_contain(r.address)) {
             auto* it = std::find_if(out, out + n, [&](const auto& d) { return d.address == r.address; });
             if (it != out + n) {
-                it->age = std::min(it->age, r.age);
+                if (r.age < it->age) {
+                    std::rotate(it, it + 1, out + n);
+                    out[n - 1] = r;
+                }
                 continue;
             }
         }
@@ -180,17 +185,17 @@ void remove_extreme_ages(std::vector<descriptor<Address>>& v, std::size_t k, ext
 }
 
 /// Puts `count` descriptors, drawn uniformly from all but the `healer` oldest, at the front of
-/// the view, in random order; the others follow in their previous order. Returns how many
-/// descriptors the buffer takes from the front (the oldest are sent only when nothing else is
-/// left, as in the framework's "move the oldest H to the end, send the head").
+/// the view, in random order; the others follow in their previous order. Only when fewer than
+/// `count` are young does the buffer take the rest uniformly from the oldest, as the framework's
+/// "permute, move the oldest H to the end, send the head" does. Returns the buffer's size.
 template <class Address, random_source R>
 std::size_t prepare_buffer(std::vector<descriptor<Address>>& v, std::size_t count, std::size_t healer, R& rng)
 {
     const std::size_t n = v.size();
     const std::size_t h = std::min(healer, n);
     const std::size_t k = std::min(count, n);
-    if (h == 0 || h == n) {
-        partial_shuffle(std::span(v).first(n - h), k, rng);
+    if (h == 0) {
+        partial_shuffle(std::span(v), k, rng);
         return k;
     }
     thread_local std::vector<std::uint8_t> old;
@@ -200,9 +205,12 @@ std::size_t prepare_buffer(std::vector<descriptor<Address>>& v, std::size_t coun
     old.resize(n);
     order.resize(n + 1);
     out.resize(n + 1);
-    mark_extreme(std::span<const descriptor<Address>>(v), find_age_cut(std::span<const descriptor<Address>>(v), h,
-                                                                          extreme::oldest),
-                 extreme::oldest, old.data());
+    if (h == n) {
+        std::fill(old.begin(), old.end(), std::uint8_t{1});
+    } else {
+        const auto all = std::span<const descriptor<Address>>(v);
+        mark_extreme(all, find_age_cut(all, h, extreme::oldest), extreme::oldest, old.data());
+    }
     // Indices of the young first, then of the old, each in view order.
     std::size_t young = 0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -214,7 +222,11 @@ std::size_t prepare_buffer(std::vector<descriptor<Address>>& v, std::size_t coun
         order[tail] = static_cast<std::uint32_t>(i);
         tail += old[i];
     }
+    // When k > young every young index is chosen, and the old ones drawn follow contiguously.
     partial_shuffle(std::span(order).first(young), k, rng);
+    if (k > young) {
+        partial_shuffle(std::span(order).subspan(young, n - young), k - young, rng);
+    }
     // The chosen go first; everything else keeps its order. `old` now marks "already placed".
     for (std::size_t j = 0; j < k; ++j) {
         out[j] = v[order[j]];

@@ -11,6 +11,7 @@
 #include "../transport/in_memory.hpp"
 #include "overlay_metrics.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
@@ -73,15 +74,30 @@ public:
     void bootstrap(random_graph /*topology*/)
     {
         const std::size_t n = nodes_.size();
+        const std::size_t want = n > 0 ? std::min(config_.view_size, n - 1) : 0;
         std::vector<address> contacts;
+        std::vector<std::uint32_t> everyone;
         for (std::size_t i = 0; i < n; ++i) {
             contacts.clear();
-            const std::size_t want = std::min(config_.view_size, n - 1);
-            // Rejection is cheap while c is far below n; fall back to a scan when it is not.
-            while (contacts.size() < want) {
-                const address a{static_cast<std::uint32_t>(uniform_index(rng_, n))};
-                if (a.index != i && std::find(contacts.begin(), contacts.end(), a) == contacts.end()) {
-                    contacts.push_back(a);
+            if (want * 4 < n) {
+                // Rejection is cheap while c is far below n.
+                while (contacts.size() < want) {
+                    const address a{static_cast<std::uint32_t>(uniform_index(rng_, n))};
+                    if (a.index != i && std::find(contacts.begin(), contacts.end(), a) == contacts.end()) {
+                        contacts.push_back(a);
+                    }
+                }
+            } else {
+                // c close to n: draw from the others directly.
+                everyone.clear();
+                for (std::size_t j = 0; j < n; ++j) {
+                    if (j != i) {
+                        everyone.push_back(static_cast<std::uint32_t>(j));
+                    }
+                }
+                partial_shuffle(std::span(everyone), want, rng_);
+                for (std::size_t j = 0; j < want; ++j) {
+                    contacts.push_back(address{everyone[j]});
                 }
             }
             nodes_[i].join(contacts);
@@ -90,8 +106,10 @@ public:
 
     void bootstrap(lattice /*topology*/)
     {
+        // The nearest c/2 on each side; on a small ring the two sides meet, and join() skips
+        // the repeats, so that every node still knows min(c, n - 1) others.
         const std::size_t n = nodes_.size();
-        const std::size_t half = std::min(config_.view_size / 2, (n - 1) / 2);
+        const std::size_t half = std::min((config_.view_size + 1) / 2, n / 2);
         std::vector<address> contacts;
         for (std::size_t i = 0; i < n; ++i) {
             contacts.clear();

@@ -33,7 +33,7 @@ struct in_memory_address {
 struct network_options {
     double loss = 0.0;                      ///< probability that a datagram is lost
     std::chrono::nanoseconds delay{0};      ///< fixed one-way latency
-    std::chrono::nanoseconds jitter{0};     ///< extra latency, uniform in [0, jitter]
+    std::chrono::nanoseconds jitter{0};     ///< extra latency, uniform in [0, jitter)
     std::size_t max_datagram_bytes = 65507; ///< larger datagrams are refused, as UDP would
     std::uint64_t seed = 1;
 };
@@ -118,13 +118,25 @@ public:
 
     /// A crashed node sends nothing, and what arrives for it is dropped. State is the node's
     /// business: the network only stops carrying its traffic.
-    void crash(address a) { up_.at(a.index) = 0; }
-    void restart(address a) { up_.at(a.index) = 1; }
+    void crash(address a)
+    {
+        check(a);
+        up_[a.index] = 0;
+    }
+
+    void restart(address a)
+    {
+        check(a);
+        up_[a.index] = 1;
+    }
     [[nodiscard]] bool is_up(address a) const noexcept { return a.index < up_.size() && up_[a.index] != 0; }
 
     /// Cuts the nodes in `side` off from everybody else (who stay together).
     void partition(std::span<const address> side)
     {
+        for (auto a : side) {
+            check(a);
+        }
         heal();
         for (auto a : side) {
             set_group(a, 1);
@@ -134,9 +146,7 @@ public:
     /// Places a node in a partition group; only nodes of the same group reach each other.
     void set_group(address a, std::uint32_t group)
     {
-        if (a.index >= up_.size()) {
-            throw std::out_of_range("in_memory_network: no node " + std::to_string(a.index));
-        }
+        check(a);
         if (group_.empty()) {
             group_.assign(up_.size(), 0);
         }
@@ -146,8 +156,12 @@ public:
     /// Every node reaches every other again.
     void heal() noexcept { group_.clear(); }
 
+    /// Whether a datagram from `from` would get through to `to`; false for unknown addresses.
     [[nodiscard]] bool reachable(address from, address to) const noexcept
     {
+        if (from.index >= up_.size() || to.index >= up_.size()) {
+            return false;
+        }
         return group_.empty() || group_[from.index] == group_[to.index];
     }
 
@@ -233,6 +247,13 @@ public:
     }
 
 private:
+    void check(address a) const
+    {
+        if (a.index >= up_.size()) {
+            throw std::out_of_range("in_memory_network: no node " + std::to_string(a.index));
+        }
+    }
+
     struct entry {
         std::int64_t at;
         std::uint64_t seq;
@@ -316,9 +337,7 @@ private:
 
 inline in_memory in_memory_network::endpoint(address a)
 {
-    if (a.index >= up_.size()) {
-        throw std::out_of_range("in_memory_network: no node " + std::to_string(a.index));
-    }
+    check(a);
     return in_memory(*this, a);
 }
 

@@ -18,7 +18,8 @@ namespace gossip {
 ///   still be lost on the way, as with UDP); false means refused locally and is counted.
 ///
 /// Receiving is driven from outside (a simulator or an event loop), which calls
-/// gossip_node::on_datagram; a transport therefore needs no callback into the node.
+/// gossip_node::on_datagram; a transport therefore needs no callback into the node. A transport
+/// may even deliver synchronously from inside send(): the node is re-entrant.
 template <class T>
 concept transport_policy = std::movable<T> && requires(T& t, const T& ct, const typename T::address_type& to,
                                                 std::span<const std::byte> bytes) {
