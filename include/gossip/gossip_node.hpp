@@ -6,6 +6,7 @@
 
 #include "config.hpp"
 #include "descriptor.hpp"
+#include "detail/prefetch.hpp"
 #include "detail/scratch.hpp"
 #include "detail/view_operations.hpp"
 #include "payload/none.hpp"
@@ -99,6 +100,9 @@ public:
             // Trust but verify: a user's policy may hand back nonsense.
             if (chosen[i] < view_.size()) {
                 targets.push_back(view_[chosen[i]].address);
+                if constexpr (transport_with_send_hint<Transport>) {
+                    transport_.expect_send(targets.back());
+                }
             }
         }
         for (const auto& target : targets) {
@@ -111,6 +115,8 @@ public:
     void on_datagram(const address_type& from, std::span<const std::byte> bytes)
     {
         stats_.bytes_received += bytes.size();
+        // The view is needed after decoding: start loading it now (a hint, free when cached).
+        detail::prefetch(view_.descriptors().data(), view_.descriptors().size_bytes());
         struct sample_tag {};
         detail::scratch_vector<descriptor_type, sample_tag> sample_lease;
         auto& sample = sample_lease.get();

@@ -68,6 +68,8 @@ public:
             nodes_.emplace_back(network_->endpoint(address{static_cast<std::uint32_t>(i)}), config_, node_seed(i, 0));
             order_.push_back(static_cast<std::uint32_t>(i));
         }
+        // The nodes' storage never moves after this (not even when the simulator does).
+        network_->set_send_hint(&simulator::prefetch_node, nodes_.data());
     }
 
     // --- bootstrapping ----------------------------------------------------------------------
@@ -315,6 +317,11 @@ private:
             join_one(joined_, joined_);
             network_->restart(address_of_unchecked(joined_));
         }
+    }
+
+    static void prefetch_node(void* nodes, std::uint32_t index) noexcept
+    {
+        gossip::detail::prefetch(static_cast<const Node*>(nodes) + index, sizeof(Node));
     }
 
     void deliver_due()

@@ -165,6 +165,23 @@ public:
         return group_.empty() || group_[from.index] == group_[to.index];
     }
 
+    /// A function told the index of every node about to receive a datagram, ahead of the send;
+    /// the simulator uses it to prefetch the receiver's memory.
+    using send_hint = void (*)(void* context, std::uint32_t receiver) noexcept;
+
+    void set_send_hint(send_hint hint, void* context) noexcept
+    {
+        hint_ = hint;
+        hint_context_ = context;
+    }
+
+    void expect_send(address to) const noexcept
+    {
+        if (hint_ != nullptr && to.index < up_.size()) {
+            hint_(hint_context_, to.index);
+        }
+    }
+
     // --- traffic ----------------------------------------------------------------------------
     /// Queues one datagram. Returns false when refused at the sender (counted as refused);
     /// a datagram lost or cut off by a partition is accepted, as a real network would.
@@ -311,6 +328,8 @@ private:
     pcg32 rng_;
     std::size_t max_datagram_;
     network_statistics stats_;
+    send_hint hint_ = nullptr;
+    void* hint_context_ = nullptr;
     bool delivering_ = false;
 };
 
@@ -327,6 +346,8 @@ public:
     {
         return network_->send(self_, to, bytes);
     }
+
+    void expect_send(const address_type& to) const noexcept { network_->expect_send(to); }
 
     [[nodiscard]] in_memory_network& network() const noexcept { return *network_; }
 

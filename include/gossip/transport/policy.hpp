@@ -20,6 +20,10 @@ namespace gossip {
 /// Receiving is driven from outside (a simulator or an event loop), which calls
 /// gossip_node::on_datagram; a transport therefore needs no callback into the node. A transport
 /// may even deliver synchronously from inside send(): the node is re-entrant.
+///
+/// Optionally, `t.expect_send(to)`: told as soon as the node has chosen a peer, before it builds
+/// the datagram, so that a transport able to warm the path (the simulator prefetches the
+/// receiver's memory) can overlap that with the work in between.
 template <class T>
 concept transport_policy = std::movable<T> && requires(T& t, const T& ct, const typename T::address_type& to,
                                                 std::span<const std::byte> bytes) {
@@ -28,6 +32,12 @@ concept transport_policy = std::movable<T> && requires(T& t, const T& ct, const 
     requires wire::encodable<typename T::address_type>;
     { ct.local_address() } -> std::convertible_to<typename T::address_type>;
     { t.send(to, bytes) } -> std::same_as<bool>;
+};
+
+/// Whether a transport offers the optional expect_send() hint.
+template <class T>
+concept transport_with_send_hint = transport_policy<T> && requires(T& t, const typename T::address_type& to) {
+    t.expect_send(to);
 };
 
 } // namespace gossip
