@@ -29,14 +29,15 @@ struct options {
     std::uint64_t seed = 1;
 };
 
+constexpr const char* usage_text =
+    "usage: overlay_demo [--nodes N] [--view-size C] [--rounds R] [--peer random|head|tail]\n"
+    "       [--view random|head|tail|healer|swapper] [--propagation push|pull|push_pull]\n"
+    "       [--bootstrap ring|random|growing] [--crash FRACTION] [--loss P] [--seed S]\n"
+    "defaults: 100000 nodes, c = 30, 30 rounds, random peer, healer view, push_pull, ring, crash 0.5\n";
+
 [[noreturn]] void usage(const char* why)
 {
-    std::fprintf(stderr,
-                 "overlay_demo: %s\n"
-                 "usage: overlay_demo [--nodes N] [--view-size C] [--rounds R] [--peer random|head|tail]\n"
-                 "       [--view random|head|tail|healer|swapper] [--propagation push|pull|push_pull]\n"
-                 "       [--bootstrap ring|random|growing] [--crash FRACTION] [--loss P] [--seed S]\n",
-                 why);
+    std::fprintf(stderr, "overlay_demo: %s\n%s", why, usage_text);
     std::exit(2);
 }
 
@@ -46,7 +47,8 @@ options parse(int argc, char** argv)
     for (int i = 1; i < argc; ++i) {
         const std::string_view flag = argv[i];
         if (flag == "--help" || flag == "-h") {
-            usage("help");
+            std::fputs(usage_text, stdout);
+            std::exit(0);
         }
         if (i + 1 >= argc) {
             usage(("missing value for " + std::string(flag)).c_str());
