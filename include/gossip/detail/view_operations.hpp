@@ -76,7 +76,8 @@ void append_fresh(std::vector<descriptor<Address>>& v, std::span<const descripto
             auto* it = std::find_if(out, out + n, [&](const auto& d) { return d.address == r.address; });
             if (it != out + n) {
                 if (r.age < it->age) {
-                    std::rotate(it, it + 1, out + n);
+                    // Common: every reply carries its sender, whom the asker already knew.
+                    std::copy(it + 1, out + n, it);
                     out[n - 1] = r;
                 }
                 continue;

@@ -79,9 +79,12 @@ template <encodable Address>
 /// Writes a whole message. write_payload(writer&) appends the payload section's bytes.
 /// Returns false (and the writer is failed) when it did not fit.
 template <encodable Address, class PayloadWriter>
-bool encode(writer& w, message_kind kind, const Address& sender, const std::span<const descriptor<Address>>* view,
+bool encode(writer& out, message_kind kind, const Address& sender, const std::span<const descriptor<Address>>* view,
             PayloadWriter&& write_payload)
 {
+    // Work on a local copy: bytes written through std::byte may alias anything, so the fields
+    // of a writer reached by reference would be reloaded after every store.
+    writer w = out;
     w.u16(magic);
     w.u8(protocol_version);
     w.u8(static_cast<std::uint8_t>(kind));
@@ -99,12 +102,13 @@ bool encode(writer& w, message_kind kind, const Address& sender, const std::span
     const std::size_t payload_at = w.size();
     w.u16(0);
     write_payload(w);
-    if (!w.ok() || w.size() - length_at - 2 > 0xFFFF) {
-        return false;
+    const bool fits = w.ok() && w.size() - length_at - 2 <= 0xFFFF;
+    if (fits) {
+        w.patch_u16(payload_at, static_cast<std::uint16_t>(w.size() - payload_at - 2));
+        w.patch_u16(length_at, static_cast<std::uint16_t>(w.size() - length_at - 2));
     }
-    w.patch_u16(payload_at, static_cast<std::uint16_t>(w.size() - payload_at - 2));
-    w.patch_u16(length_at, static_cast<std::uint16_t>(w.size() - length_at - 2));
-    return true;
+    out = w;
+    return fits;
 }
 
 /// A decoded message. The view entries land in the caller's vector; the payload is a view into
