@@ -51,9 +51,7 @@ public:
     void increase_age() noexcept
     {
         for (auto& d : items_) {
-            if (d.age != std::numeric_limits<std::uint32_t>::max()) {
-                ++d.age;
-            }
+            d.age += d.age != std::numeric_limits<std::uint32_t>::max() ? 1U : 0U;
         }
     }
 
