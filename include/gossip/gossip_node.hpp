@@ -155,8 +155,9 @@ public:
     }
 
     /// The peer sampling service itself (getPeer() in Jelasity et al.): a peer drawn uniformly
-    /// from the current view, or nothing while the view is empty. Draws from the node's own
-    /// random source, so a seeded run stays reproducible.
+    /// from the current view, or nothing while the view is empty. It draws from a random source
+    /// of its own, seeded from the node's seed: a run stays reproducible, and asking for samples
+    /// never changes the protocol's own choices.
     [[nodiscard]] std::optional<address_type> random_peer()
     {
         if (view_.empty()) {
