@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <set>
 #include <vector>
 
@@ -34,6 +35,24 @@ void merge(Selection s, gossip::view<address>& v, const std::vector<descriptor>&
 {
     gossip::pcg32 rng(seed);
     s.merge(v, std::span<const descriptor>(received), cfg, rng);
+}
+
+/// How often each address (by index, up to 15) is in the buffer `Selection` prepares from
+/// `items`, over `trials` seeds.
+template <class Selection>
+std::array<int, 16> sent_counts(const std::vector<descriptor>& items, std::size_t k, const config& cfg, int trials)
+{
+    std::array<int, 16> sent{};
+    for (int t = 0; t < trials; ++t) {
+        auto v = make_view(items);
+        gossip::pcg32 rng(static_cast<std::uint64_t>(t));
+        const auto n = Selection{}.prepare(v, k, cfg, rng);
+        REQUIRE(n == std::min(k, items.size()));
+        for (std::size_t i = 0; i < n; ++i) {
+            ++sent[v[i].address.index];
+        }
+    }
+    return sent;
 }
 
 } // namespace
@@ -176,17 +195,10 @@ TEST_CASE("prepare never puts the H oldest descriptors into the buffer")
 
 TEST_CASE("prepare picks the buffer uniformly among the descriptors it may send")
 {
-    config cfg = test::small_config(8);
-    std::array<int, 9> sent{};
     constexpr int trials = 20000;
-    for (int t = 0; t < trials; ++t) {
-        auto v = make_view(test::descriptors({{1, 0}, {2, 0}, {3, 0}, {4, 0}, {5, 0}, {6, 0}, {7, 0}, {8, 0}}));
-        gossip::pcg32 rng(static_cast<std::uint64_t>(t));
-        const auto n = gossip::view_selection::random{}.prepare(v, 2, cfg, rng);
-        for (std::size_t i = 0; i < n; ++i) {
-            ++sent[v[i].address.index];
-        }
-    }
+    const auto sent = sent_counts<gossip::view_selection::random>(
+        test::descriptors({{1, 0}, {2, 0}, {3, 0}, {4, 0}, {5, 0}, {6, 0}, {7, 0}, {8, 0}}), 2, test::small_config(8),
+        trials);
     for (std::uint32_t id = 1; id <= 8; ++id) {
         CHECK(sent[id] == doctest::Approx(trials * 2.0 / 8.0).epsilon(0.05));
     }
@@ -233,18 +245,9 @@ TEST_CASE("when the young cannot fill the buffer, the oldest fill it uniformly")
 {
     // c = 8, healer preset: H = 4 of the 4 descriptors are "oldest", so the buffer of 3 comes
     // from them, and each must be sent about 3/4 of the time.
-    config cfg = test::small_config(8);
-    std::array<int, 5> sent{};
     constexpr int trials = 8000;
-    for (int t = 0; t < trials; ++t) {
-        auto v = make_view(test::descriptors({{1, 0}, {2, 1}, {3, 2}, {4, 3}}));
-        gossip::pcg32 rng(static_cast<std::uint64_t>(t));
-        const auto n = gossip::view_selection::healer{}.prepare(v, 3, cfg, rng);
-        REQUIRE(n == 3);
-        for (std::size_t i = 0; i < n; ++i) {
-            ++sent[v[i].address.index];
-        }
-    }
+    const auto sent = sent_counts<gossip::view_selection::healer>(test::descriptors({{1, 0}, {2, 1}, {3, 2}, {4, 3}}), 3,
+                                                                  test::small_config(8), trials);
     for (std::uint32_t id = 1; id <= 4; ++id) {
         CHECK(sent[id] == doctest::Approx(trials * 3.0 / 4.0).epsilon(0.04));
     }
@@ -253,17 +256,10 @@ TEST_CASE("when the young cannot fill the buffer, the oldest fill it uniformly")
 TEST_CASE("with healer, prepare draws the buffer uniformly among the young")
 {
     // c = 8, H = 4: the four youngest (ages 0..3) are each sent 2/4 of the time.
-    config cfg = test::small_config(8);
-    std::array<int, 9> sent{};
     constexpr int trials = 8000;
-    for (int t = 0; t < trials; ++t) {
-        auto v = make_view(test::descriptors({{1, 7}, {2, 0}, {3, 6}, {4, 1}, {5, 5}, {6, 2}, {7, 4}, {8, 3}}));
-        gossip::pcg32 rng(static_cast<std::uint64_t>(t));
-        const auto n = gossip::view_selection::healer{}.prepare(v, 2, cfg, rng);
-        for (std::size_t i = 0; i < n; ++i) {
-            ++sent[v[i].address.index];
-        }
-    }
+    const auto sent = sent_counts<gossip::view_selection::healer>(
+        test::descriptors({{1, 7}, {2, 0}, {3, 6}, {4, 1}, {5, 5}, {6, 2}, {7, 4}, {8, 3}}), 2, test::small_config(8),
+        trials);
     for (std::uint32_t id : {2U, 4U, 6U, 8U}) {
         CHECK(sent[id] == doctest::Approx(trials / 2.0).epsilon(0.05));
     }
