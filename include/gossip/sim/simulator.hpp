@@ -155,7 +155,7 @@ public:
             // of the node one turn ahead (whose object was requested a turn ago). At a million
             // nodes these are cache misses otherwise.
             if (k + 2 < n) {
-                gossip::detail::prefetch(&nodes_[order_[k + 2]], sizeof(Node));
+                prefetch_node(nodes_.data(), order_[k + 2]);
             }
             if (k + 1 < n) {
                 const auto items = nodes_[order_[k + 1]].view().descriptors();
