@@ -15,10 +15,10 @@ class reader {
 public:
     explicit reader(std::span<const std::byte> in) noexcept : in_(in) {}
 
-    [[nodiscard]] std::uint8_t u8() noexcept { return get<std::uint8_t>(); }
-    [[nodiscard]] std::uint16_t u16() noexcept { return get<std::uint16_t>(); }
-    [[nodiscard]] std::uint32_t u32() noexcept { return get<std::uint32_t>(); }
-    [[nodiscard]] std::uint64_t u64() noexcept { return get<std::uint64_t>(); }
+    [[nodiscard]] [[gnu::always_inline]] std::uint8_t u8() noexcept { return get<std::uint8_t>(); }
+    [[nodiscard]] [[gnu::always_inline]] std::uint16_t u16() noexcept { return get<std::uint16_t>(); }
+    [[nodiscard]] [[gnu::always_inline]] std::uint32_t u32() noexcept { return get<std::uint32_t>(); }
+    [[nodiscard]] [[gnu::always_inline]] std::uint64_t u64() noexcept { return get<std::uint64_t>(); }
 
     /// The next n bytes, or an empty span (and failure) when fewer remain.
     [[nodiscard]] std::span<const std::byte> bytes(std::size_t n) noexcept
@@ -48,8 +48,9 @@ private:
         return true;
     }
 
+    // Always inlined: a decoder's per-field calls would otherwise dominate its cost.
     template <class T>
-    T get() noexcept
+    [[gnu::always_inline]] inline T get() noexcept
     {
         T v{};
         if (ok_ && sizeof(T) <= in_.size() - offset_) {

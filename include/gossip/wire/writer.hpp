@@ -14,10 +14,10 @@ class writer {
 public:
     explicit writer(std::span<std::byte> out) noexcept : out_(out) {}
 
-    void u8(std::uint8_t v) noexcept { put(v); }
-    void u16(std::uint16_t v) noexcept { put(v); }
-    void u32(std::uint32_t v) noexcept { put(v); }
-    void u64(std::uint64_t v) noexcept { put(v); }
+    [[gnu::always_inline]] void u8(std::uint8_t v) noexcept { put(v); }
+    [[gnu::always_inline]] void u16(std::uint16_t v) noexcept { put(v); }
+    [[gnu::always_inline]] void u32(std::uint32_t v) noexcept { put(v); }
+    [[gnu::always_inline]] void u64(std::uint64_t v) noexcept { put(v); }
 
     void bytes(std::span<const std::byte> data) noexcept
     {
@@ -54,8 +54,9 @@ private:
         return true;
     }
 
+    // Always inlined, as reader::get is.
     template <class T>
-    void put(T v) noexcept
+    [[gnu::always_inline]] inline void put(T v) noexcept
     {
         if (!reserve(sizeof(T))) {
             return;
