@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building gossip needs and the machine lacks, from Debian's/Ubuntu's archive:
-# a C++20 compiler, CMake, Ninja, doctest (tests) and Google Benchmark (benchmarks).
+# a C++20 compiler, CMake, Ninja, doctest (tests), and on request Google Benchmark
+# (GOSSIP_WITH_BENCHMARKS=1) and gnuplot (GOSSIP_WITH_GNUPLOT=1, for scripts/plot-dissemination.sh).
 # Does nothing when everything is present. Needs root or sudo only when something is missing.
 set -euo pipefail
 
@@ -11,6 +12,10 @@ command -v g++ >/dev/null 2>&1 || missing+=(g++)
 [ -f /usr/include/doctest/doctest.h ] || missing+=(doctest-dev)
 if [ "${GOSSIP_WITH_BENCHMARKS:-0}" = 1 ] && [ ! -f /usr/include/benchmark/benchmark.h ]; then
   missing+=(libbenchmark-dev)
+fi
+
+if [ "${GOSSIP_WITH_GNUPLOT:-0}" = 1 ] && ! command -v gnuplot >/dev/null 2>&1; then
+  missing+=(gnuplot-nox)
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -107,7 +107,11 @@ TEST_CASE("a wrong magic, version, kind or flag is refused with its reason")
     CHECK(decode(bytes, out).error == decode_error::bad_version);
 
     bytes = good;
-    bytes[3] = std::byte{3};
+    bytes[3] = std::byte{4};
+    CHECK(decode(bytes, out).error == decode_error::bad_kind);
+
+    bytes = good;
+    bytes[3] = std::byte{0};
     CHECK(decode(bytes, out).error == decode_error::bad_kind);
 
     bytes = good;
@@ -223,4 +227,26 @@ TEST_CASE("descriptors_that_fit matches what encode actually fits")
     gossip::wire::writer w2{std::span(buffer)};
     const std::span<const descriptor> more(view);
     CHECK_FALSE(gossip::wire::encode(w2, message_kind::request, address{1}, &more, [](auto&) {}));
+}
+
+TEST_CASE("a follow-up carries a payload and no view")
+{
+    std::vector<std::byte> buffer(100);
+    gossip::wire::writer w{std::span(buffer)};
+    REQUIRE(gossip::wire::encode<address>(w, message_kind::follow_up, address{3}, nullptr,
+                                          [](gossip::wire::writer& out) { out.u8(42); }));
+    std::vector<descriptor> out;
+    const auto m = decode(w.written(), out);
+    REQUIRE(m.error == decode_error::none);
+    CHECK(m.kind == message_kind::follow_up);
+    CHECK_FALSE(m.has_view);
+    CHECK(m.payload.size() == 1);
+}
+
+TEST_CASE("a follow-up that claims to carry a view is refused")
+{
+    auto bytes = encode_request(test::descriptors({{1, 0}}));
+    bytes[3] = std::byte{3}; // request -> follow-up, flags still say a view follows
+    std::vector<descriptor> out;
+    CHECK(decode(bytes, out).error == decode_error::bad_flags);
 }

@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -59,6 +60,9 @@ public:
           buffer_limit_(std::min(buffer_size(cfg), wire::descriptors_that_fit<address_type>(cfg.max_message_bytes)))
     {
         view_.storage().reserve(config_.view_size);
+        if constexpr (payload_with_start<Payload, address_type>) {
+            payload_.start(payload_context<address_type>{address(), mix_seed(seed, 2)});
+        }
     }
 
     /// Adds peers to know at start (or after a restart): fresh descriptors, skipping our own
@@ -84,6 +88,9 @@ public:
     {
         ++stats_.cycles;
         view_.increase_age();
+        if constexpr (payload_with_period<Payload>) {
+            payload_.on_period(now());
+        }
         if (view_.empty()) {
             return;
         }
@@ -128,7 +135,11 @@ public:
             return;
         }
         const bool request = msg.kind == wire::message_kind::request;
-        if (msg.sender == address() || (!request && !Propagation::pulls)) {
+        // A reply comes only to a node that pulls or whose payload asks for answers; only such
+        // a payload holds conversations of follow-ups.
+        const bool expected = request || (msg.kind == wire::message_kind::reply && Propagation::pulls) ||
+                              payload_with_replies<Payload>;
+        if (msg.sender == address() || !expected) {
             ++stats_.dropped_unexpected;
             return;
         }
@@ -140,6 +151,8 @@ public:
         ++stats_.accepted;
         if (request && Propagation::pulls) {
             send_message(from, wire::message_kind::reply, true);
+        } else if (payload_wants_reply()) {
+            send_message(from, request ? wire::message_kind::reply : wire::message_kind::follow_up, false);
         }
         // Merge what this composition exchanges: a request's view under push, a reply's under
         // pull. A view from a peer composed otherwise is ignored.
@@ -167,6 +180,18 @@ public:
     }
 
     [[nodiscard]] address_type address() const { return transport_.local_address(); }
+
+    /// The node's clock: the transport's when it keeps time (simulated time in a simulator),
+    /// std::chrono::steady_clock otherwise.
+    [[nodiscard]] std::chrono::nanoseconds now() const
+    {
+        if constexpr (transport_with_clock<Transport>) {
+            return transport_.now();
+        } else {
+            return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                std::chrono::steady_clock::now().time_since_epoch());
+        }
+    }
     [[nodiscard]] const view_type& view() const noexcept { return view_; }
     [[nodiscard]] const config& configuration() const noexcept { return config_; }
     [[nodiscard]] const node_statistics& statistics() const noexcept { return stats_; }
@@ -180,6 +205,15 @@ public:
     [[nodiscard]] random_engine& random() noexcept { return rng_; }
 
 private:
+    [[nodiscard]] bool payload_wants_reply() const
+    {
+        if constexpr (payload_with_replies<Payload>) {
+            return payload_.wants_reply();
+        } else {
+            return false;
+        }
+    }
+
     void send_message(const address_type& to, wire::message_kind kind, bool with_view)
     {
         struct buffer_tag {};

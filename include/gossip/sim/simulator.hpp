@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <concepts>
+#include <functional>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -58,18 +59,26 @@ public:
     using address = transport::in_memory_address;
 
     simulator(std::size_t nodes, const config& cfg, std::uint64_t seed, const transport::network_options& net = {})
-        : network_(std::make_unique<transport::in_memory_network>(checked_size(nodes), with_seed(net, seed))),
-          config_(validate(cfg)),
-          seed_(seed), rng_(mix_seed(seed, 0x73696d)), joined_(nodes)
+        : simulator(nodes, cfg, seed, net,
+                    [](transport::in_memory endpoint, const config& c, std::uint64_t node_seed, std::size_t) {
+                        return Node(endpoint, c, node_seed);
+                    })
     {
-        nodes_.reserve(nodes);
-        order_.reserve(nodes);
-        for (std::size_t i = 0; i < nodes; ++i) {
-            nodes_.emplace_back(network_->endpoint(address{static_cast<std::uint32_t>(i)}), config_, node_seed(i, 0));
-            order_.push_back(static_cast<std::uint32_t>(i));
-        }
-        // The nodes' storage never moves after this (not even when the simulator does).
-        network_->set_send_hint(&simulator::prefetch_node, nodes_.data());
+    }
+
+    /// As above, with each node's payload made by make_payload(i): a rumor_set with the options
+    /// under study, say, or one that reports deliveries to the experiment.
+    template <class PayloadFactory>
+        requires std::invocable<PayloadFactory&, std::size_t>
+    simulator(std::size_t nodes, const config& cfg, std::uint64_t seed, const transport::network_options& net,
+              PayloadFactory make_payload)
+        : simulator(nodes, cfg, seed, net,
+                    [make = std::move(make_payload)](transport::in_memory endpoint, const config& c,
+                                                     std::uint64_t node_seed, std::size_t i) mutable {
+                        return Node(endpoint, c, node_seed, typename Node::peer_selection_type{},
+                                    typename Node::view_selection_type{}, make(i));
+                    })
+    {
     }
 
     // --- bootstrapping ----------------------------------------------------------------------
@@ -221,7 +230,7 @@ public:
     void restart(std::size_t i, std::span<const address> contacts)
     {
         const auto a = address_of(i);
-        nodes_[i] = Node(network_->endpoint(a), config_, node_seed(i, ++restarts_));
+        nodes_[i] = make_node_(network_->endpoint(a), config_, node_seed(i, ++restarts_), i);
         nodes_[i].join(contacts);
         network_->restart(a);
     }
@@ -268,6 +277,24 @@ public:
     }
 
 private:
+    using node_maker = std::function<Node(transport::in_memory, const config&, std::uint64_t, std::size_t)>;
+
+    simulator(std::size_t nodes, const config& cfg, std::uint64_t seed, const transport::network_options& net,
+              node_maker make_node)
+        : network_(std::make_unique<transport::in_memory_network>(checked_size(nodes), with_seed(net, seed))),
+          config_(validate(cfg)), seed_(seed), rng_(mix_seed(seed, 0x73696d)), joined_(nodes),
+          make_node_(std::move(make_node))
+    {
+        nodes_.reserve(nodes);
+        order_.reserve(nodes);
+        for (std::size_t i = 0; i < nodes; ++i) {
+            nodes_.push_back(make_node_(network_->endpoint(address_of_unchecked(i)), config_, node_seed(i, 0), i));
+            order_.push_back(static_cast<std::uint32_t>(i));
+        }
+        // The nodes' storage never moves after this (not even when the simulator does).
+        network_->set_send_hint(&simulator::prefetch_node, nodes_.data());
+    }
+
     static std::size_t checked_size(std::size_t nodes)
     {
         if (nodes > 0xFFFFFFFEULL) {
@@ -341,6 +368,7 @@ private:
     std::size_t joined_;
     std::size_t joins_per_round_ = 0;
     std::uint64_t restarts_ = 0;
+    node_maker make_node_;
 };
 
 } // namespace gossip::sim

@@ -349,6 +349,9 @@ public:
 
     void expect_send(const address_type& to) const noexcept { network_->expect_send(to); }
 
+    /// The network's simulated time.
+    [[nodiscard]] std::chrono::nanoseconds now() const noexcept { return network_->now(); }
+
     [[nodiscard]] in_memory_network& network() const noexcept { return *network_; }
 
 private:

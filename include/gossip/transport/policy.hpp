@@ -2,6 +2,7 @@
 
 #include "../wire/codec.hpp"
 
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <span>
@@ -38,6 +39,19 @@ concept transport_policy = std::movable<T> && requires(T& t, const T& ct, const 
 template <class T>
 concept transport_with_send_hint = transport_policy<T> && requires(T& t, const typename T::address_type& to) {
     t.expect_send(to);
+};
+
+} // namespace gossip
+
+namespace gossip {
+
+/// Whether a transport keeps time of its own: `t.now()`, a std::chrono::nanoseconds since an
+/// origin of the transport's choosing. A simulated network keeps simulated time, so that a
+/// timeout of three periods is three rounds whatever the host does; a transport without a clock
+/// leaves the node on std::chrono::steady_clock.
+template <class T>
+concept transport_with_clock = transport_policy<T> && requires(const T& t) {
+    { t.now() } -> std::convertible_to<std::chrono::nanoseconds>;
 };
 
 } // namespace gossip

@@ -14,6 +14,9 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
 
 namespace gossip::wire {
 
@@ -28,6 +31,56 @@ concept encodable = requires(writer& w, reader& r, const T& in, T& out) {
     { codec<T>::max_size } -> std::convertible_to<std::size_t>;
     codec<T>::write(w, in);
     { codec<T>::read(r, out) } -> std::same_as<bool>;
+};
+
+// Codecs for common payload values.
+
+template <>
+struct codec<std::uint32_t> {
+    static constexpr std::size_t max_size = 4;
+    static void write(writer& w, std::uint32_t v) noexcept { w.u32(v); }
+    static bool read(reader& r, std::uint32_t& v) noexcept
+    {
+        v = r.u32();
+        return r.ok();
+    }
+};
+
+template <>
+struct codec<std::uint64_t> {
+    static constexpr std::size_t max_size = 8;
+    static void write(writer& w, std::uint64_t v) noexcept { w.u64(v); }
+    static bool read(reader& r, std::uint64_t& v) noexcept
+    {
+        v = r.u64();
+        return r.ok();
+    }
+};
+
+/// A string travels as a u16 length and its bytes, so at most 65,535 bytes; a longer one fails
+/// the writer (and the message is not sent) rather than being cut.
+template <>
+struct codec<std::string> {
+    static constexpr std::size_t max_size = 2 + 0xFFFF;
+    static void write(writer& w, const std::string& v) noexcept
+    {
+        if (v.size() > 0xFFFF) {
+            w.fail();
+            return;
+        }
+        w.u16(static_cast<std::uint16_t>(v.size()));
+        w.bytes(std::as_bytes(std::span(v.data(), v.size())));
+    }
+    static bool read(reader& r, std::string& v)
+    {
+        const std::size_t n = r.u16();
+        const auto bytes = r.bytes(n);
+        if (!r.ok()) {
+            return false;
+        }
+        v.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        return true;
+    }
 };
 
 } // namespace gossip::wire

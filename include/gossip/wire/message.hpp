@@ -3,6 +3,7 @@
 // The one datagram format every exchange uses (version 1, little-endian):
 //
 //   u16 magic 0x5347 ("GS") | u8 version | u8 kind | u16 body length (bytes after this field)
+//   (kind: 1 request, 2 reply, 3 follow-up; a follow-up never carries a view)
 //   sender address (its codec) | u8 flags (bit 0: a view follows)
 //   [u16 count | count x (address, u32 age)]          only when flags bit 0 is set
 //   u16 payload length | payload bytes
@@ -28,6 +29,9 @@ inline constexpr std::uint8_t protocol_version = 1;
 enum class message_kind : std::uint8_t {
     request = 1, ///< sent by the active side
     reply = 2,   ///< sent back by the passive side
+    /// A further step of the payloads' conversation after a reply (an anti-entropy comparison
+    /// walking down a hash tree, say): payload only, answered only if the payload asks to.
+    follow_up = 3,
 };
 
 /// Why a datagram was refused; none means it decoded.
@@ -147,8 +151,8 @@ template <encodable Address>
     if (version != protocol_version) {
         return fail(decode_error::bad_version);
     }
-    if (kind != static_cast<std::uint8_t>(message_kind::request) &&
-        kind != static_cast<std::uint8_t>(message_kind::reply)) {
+    if (kind < static_cast<std::uint8_t>(message_kind::request) ||
+        kind > static_cast<std::uint8_t>(message_kind::follow_up)) {
         return fail(decode_error::bad_kind);
     }
     if (length != r.remaining()) {
@@ -162,10 +166,10 @@ template <encodable Address>
     if (!r.ok()) {
         return fail(decode_error::truncated);
     }
-    if ((flags & ~flag_has_view) != 0) {
+    out.has_view = (flags & flag_has_view) != 0;
+    if ((flags & ~flag_has_view) != 0 || (out.has_view && out.kind == message_kind::follow_up)) {
         return fail(decode_error::bad_flags);
     }
-    out.has_view = (flags & flag_has_view) != 0;
     if (out.has_view) {
         const std::size_t count = r.u16();
         if (!r.ok()) {

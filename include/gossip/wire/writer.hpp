@@ -39,6 +39,9 @@ public:
         }
     }
 
+    /// Marks the output failed for a reason the writer cannot see (a value too long to encode).
+    void fail() noexcept { ok_ = false; }
+
     [[nodiscard]] bool ok() const noexcept { return ok_; }
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] std::size_t remaining() const noexcept { return out_.size() - size_; }
