@@ -181,13 +181,12 @@ public:
         std::uint16_t n = 0;
         if (!request) {
             for (const auto& f : feedback_) {
-                wire::writer attempt = w;
-                attempt.u64(f.id);
-                attempt.u8(f.knew ? 1 : 0);
-                if (!attempt.ok()) {
+                if (!append_if_fits(w, [&](wire::writer& out) {
+                        out.u64(f.id);
+                        out.u8(f.knew ? 1 : 0);
+                    })) {
                     break;
                 }
-                w = attempt;
                 ++n;
             }
             feedback_.clear();
@@ -198,17 +197,14 @@ public:
         const std::size_t rumors_at = w.size();
         w.u16(0);
         n = 0;
-        const auto send = [&](hot_rumor& r) {
-            wire::writer attempt = w;
-            attempt.u64(r.id);
-            attempt.u16(static_cast<std::uint16_t>(std::min<std::int64_t>(period_ - r.born, 0xFFFF)));
-            wire::codec<T>::write(attempt, r.value);
-            if (!attempt.ok()) {
-                return false;
-            }
-            w = attempt;
-            ++n;
-            return true;
+        const auto send = [&](const hot_rumor& r) {
+            const bool fits = append_if_fits(w, [&](wire::writer& out) {
+                out.u64(r.id);
+                out.u16(static_cast<std::uint16_t>(std::min<std::int64_t>(period_ - r.born, 0xFFFF)));
+                wire::codec<T>::write(out, r.value);
+            });
+            n += fits ? 1 : 0;
+            return fits;
         };
         if (request && options_.mode != spread::pull) {
             for (auto it = hot_.rbegin(); it != hot_.rend(); ++it) {
@@ -233,15 +229,9 @@ public:
         n = 0;
         if (request && options_.mode != spread::push) {
             seen_.for_each_newest_first([&](const detail::id_memory::entry& e) {
-                if (n >= options_.max_digest) {
+                if (n >= options_.max_digest || !append_if_fits(w, [&](wire::writer& out) { out.u64(e.id); })) {
                     return false;
                 }
-                wire::writer attempt = w;
-                attempt.u64(e.id);
-                if (!attempt.ok()) {
-                    return false;
-                }
-                w = attempt;
                 ++n;
                 return true;
             });
@@ -406,6 +396,19 @@ private:
 
     rumor_id fresh_id() noexcept { return mix_seed(origin_, next_sequence_++); }
 
+    // Writes one entry through write(out) only if all of it fits; otherwise w is left as it was.
+    template <class Write>
+    static bool append_if_fits(wire::writer& w, Write&& write)
+    {
+        wire::writer attempt = w;
+        write(attempt);
+        if (!attempt.ok()) {
+            return false;
+        }
+        w = attempt;
+        return true;
+    }
+
     [[nodiscard]] hot_rumor* find_hot(rumor_id id) noexcept
     {
         auto it = std::find_if(hot_.begin(), hot_.end(), [&](const hot_rumor& r) { return r.id == id; });
@@ -413,8 +416,7 @@ private:
     }
     [[nodiscard]] const hot_rumor* find_hot(rumor_id id) const noexcept
     {
-        auto it = std::find_if(hot_.begin(), hot_.end(), [&](const hot_rumor& r) { return r.id == id; });
-        return it != hot_.end() ? &*it : nullptr;
+        return const_cast<rumor_set*>(this)->find_hot(id);
     }
 
     void remember(rumor_id id, std::int64_t born)
