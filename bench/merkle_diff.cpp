@@ -5,6 +5,8 @@
 // See README.md next to this file for what each figure means, how to build and run, and the
 // figures measured.
 
+#include "heap_in_use.hpp"
+
 #include <gossip/payload/merkle_tree.hpp>
 #include <gossip/random.hpp>
 
@@ -16,32 +18,12 @@
 #include <map>
 #include <vector>
 
-// __GLIBC__ comes from <features.h>, which any C library header above has pulled in.
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
-#include <malloc.h>
-#define GOSSIP_BENCH_HAVE_MALLINFO2 1
-#else
-#define GOSSIP_BENCH_HAVE_MALLINFO2 0
-#endif
-
 namespace {
 
 using gossip::payload::merkle_item;
 using gossip::payload::merkle_tree;
 
 constexpr std::uint64_t seed = 42;
-
-/// Heap bytes in use right now: glibc's in-use chunks over every arena (uordblks) plus blocks
-/// served by mmap (hblkhd). 0 where mallinfo2 does not exist.
-std::size_t heap_in_use() noexcept
-{
-#if GOSSIP_BENCH_HAVE_MALLINFO2
-    const struct mallinfo2 info = mallinfo2();
-    return info.uordblks + info.hblkhd;
-#else
-    return 0;
-#endif
-}
 
 std::uint64_t draw64(gossip::pcg32& rng)
 {
@@ -155,7 +137,7 @@ void BM_insert(benchmark::State& state)
     double timed_seconds = 0.0;
     double bytes = 0.0;
     for (auto _ : state) {
-        const std::size_t heap_before = heap_in_use();
+        const std::size_t heap_before = bench::heap_in_use();
         const auto start = std::chrono::steady_clock::now();
         merkle_tree t;
         for (const auto& item : items) {
@@ -163,7 +145,7 @@ void BM_insert(benchmark::State& state)
         }
         benchmark::DoNotOptimize(t.root());
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        const std::size_t heap_after = heap_in_use();
+        const std::size_t heap_after = bench::heap_in_use();
         state.SetIterationTime(elapsed);
         timed_seconds += elapsed;
         bytes = heap_after > heap_before ? static_cast<double>(heap_after - heap_before) : 0.0;

@@ -5,6 +5,8 @@
 // See README.md next to this file for what each figure means, how to build and run, and the
 // figures measured.
 
+#include "heap_in_use.hpp"
+
 #include <gossip/gossip.hpp>
 
 #include <benchmark/benchmark.h>
@@ -15,14 +17,6 @@
 #include <cstdint>
 #include <span>
 #include <vector>
-
-// __GLIBC__ comes from <features.h>, which any C library header above has pulled in.
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
-#include <malloc.h>
-#define GOSSIP_BENCH_HAVE_MALLINFO2 1
-#else
-#define GOSSIP_BENCH_HAVE_MALLINFO2 0
-#endif
 
 namespace {
 
@@ -51,19 +45,6 @@ gossip::config bench_config()
     return cfg;
 }
 
-/// Heap bytes in use right now: glibc's in-use chunks over every arena (uordblks) plus blocks
-/// served by mmap (hblkhd), which is where the simulator's big vectors land. 0 where mallinfo2
-/// does not exist.
-std::size_t heap_in_use() noexcept
-{
-#if GOSSIP_BENCH_HAVE_MALLINFO2
-    const struct mallinfo2 info = mallinfo2();
-    return info.uordblks + info.hblkhd;
-#else
-    return 0;
-#endif
-}
-
 double seconds_since(std::chrono::steady_clock::time_point start)
 {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -89,11 +70,11 @@ void BM_round(benchmark::State& state)
     const auto n = static_cast<std::size_t>(state.range(0));
 
     const auto setup_start = std::chrono::steady_clock::now();
-    const std::size_t heap_before = heap_in_use();
+    const std::size_t heap_before = bench::heap_in_use();
     gossip::sim::simulator<Node> sim(n, bench_config(), seed);
     sim.bootstrap(gossip::sim::random_graph{});
     sim.run(warm_up_rounds);
-    const std::size_t heap_after = heap_in_use();
+    const std::size_t heap_after = bench::heap_in_use();
     const double setup_seconds = seconds_since(setup_start);
 
     const auto before = sim.network().statistics();
