@@ -34,6 +34,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -259,6 +260,20 @@ public:
 
     [[nodiscard]] bool read(wire::reader& r, wire::message_kind kind)
     {
+        return read(r, kind, [this](rumor_id id, const T& value) {
+            if (on_delivery_) {
+                on_delivery_(id, value);
+            }
+        });
+    }
+
+    /// read(), with each newly learned rumor handed to `deliver(id, value)` instead of the
+    /// delivery handler: for a payload that embeds a rumor_set and must not hand it a pointer to
+    /// itself, which a move would leave dangling.
+    template <class Deliver>
+        requires std::invocable<Deliver&, rumor_id, const T&>
+    [[nodiscard]] bool read(wire::reader& r, wire::message_kind kind, Deliver&& deliver)
+    {
         const bool request = kind == wire::message_kind::request;
         wants_reply_ = false;
         feedback_.clear();
@@ -316,7 +331,7 @@ public:
         const bool give_feedback = request && options_.loss == interest::feedback && options_.rule != stop::rounds;
         for (std::size_t i = 0; i < nr; ++i) {
             auto& in = incoming_[i];
-            const bool knew = accept(in.id, in.age, in.value);
+            const bool knew = accept(in.id, in.age, in.value, deliver);
             if (give_feedback) {
                 feedback_.push_back(feedback_entry{in.id, knew});
             }
@@ -438,7 +453,8 @@ private:
     }
 
     // Returns whether the rumor was already known.
-    bool accept(rumor_id id, std::uint32_t age, T& value)
+    template <class Deliver>
+    bool accept(rumor_id id, std::uint32_t age, T& value, Deliver& deliver)
     {
         if (seen_.contains(id)) {
             ++stats_.duplicates;
@@ -451,9 +467,7 @@ private:
         }
         remember(id, born);
         ++stats_.delivered;
-        if (on_delivery_) {
-            on_delivery_(id, value);
-        }
+        deliver(id, std::as_const(value));
         make_infective(id, born, std::move(value));
         return false;
     }
