@@ -646,9 +646,12 @@ struct merkle_delta {
 ///
 /// A hostile peer can still claim 16 large children at every level; a payload bounds the probes
 /// it sends per exchange by its datagram budget.
+///
+/// With `only_mine`, a child only the requester has goes there as a whole instead of as keys in
+/// delta.missing_there: a payload can then offer the subtree rather than list it.
 [[nodiscard]] inline bool compare_children(const merkle_tree& mine, const merkle_node_id& parent,
                                            std::span<const merkle_summary> theirs, std::vector<merkle_probe>& next,
-                                           merkle_delta& delta)
+                                           merkle_delta& delta, std::vector<merkle_node_id>* only_mine = nullptr)
 {
     if (!parent.valid() || parent.depth >= merkle_max_depth) {
         return false;
@@ -671,6 +674,11 @@ struct merkle_delta {
     std::size_t j = 0;
     while (i < own_count || j < theirs.size()) {
         if (j == theirs.size() || (i < own_count && own[i].node.prefix < theirs[j].node.prefix)) {
+            if (only_mine != nullptr) {
+                only_mine->push_back(own[i].node);
+                ++i;
+                continue;
+            }
             scratch.clear();
             mine.items(own[i].node, scratch);
             for (const merkle_item& item : scratch) {

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <variant>
 
 namespace gossip::wire {
 
@@ -81,6 +82,14 @@ struct codec<std::string> {
         v.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
         return true;
     }
+};
+
+/// Nothing: for a value that is all in its presence (the members of a replicated set).
+template <>
+struct codec<std::monostate> {
+    static constexpr std::size_t max_size = 0;
+    static void write(writer& /*w*/, std::monostate /*v*/) noexcept {}
+    static bool read(reader& r, std::monostate& /*v*/) noexcept { return r.ok(); }
 };
 
 } // namespace gossip::wire

@@ -1,0 +1,252 @@
+#pragma once
+
+// A replicated key-value map in which the last writer wins: every write carries a version, and
+// of two entries for one key the replicas keep the same one, whatever order they see them in.
+// Replicas that have seen the same writes therefore hold the same map; anti_entropy makes sure
+// they see the same writes.
+//
+// Versions are (Lamport clock, origin). A local write takes a clock above every clock this
+// replica has seen, so a write made after another has been seen always wins over it; concurrent
+// writes are ordered by clock, then by origin. Should two writes still tie (one origin reusing a
+// clock after a restart that lost its state), the encoded entries are compared byte by byte, so
+// the choice never depends on arrival order.
+//
+// An erase writes a tombstone, which must be kept: without it, a replica that missed the erase
+// would bring the value back. Tombstones are never collected here (doing so safely needs every
+// replica to have seen them); they cost one entry each.
+//
+// Keys are placed in the Merkle tree by a 64-bit hash of their encoding. Two different keys with
+// the same hash (probability about n^2 / 2^65 for n keys) cannot both be held; the one arriving
+// second is refused and counted.
+
+#include "../detail/stable_hash.hpp"
+#include "../wire/codec.hpp"
+#include "../wire/reader.hpp"
+#include "../wire/writer.hpp"
+#include "merkle_tree.hpp"
+
+#include <algorithm>
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <span>
+#include <utility>
+#include <vector>
+
+namespace gossip::payload {
+
+/// When and where a write was made. Ordered by clock, then by origin.
+struct version {
+    std::uint64_t clock = 0;
+    std::uint64_t origin = 0;
+
+    friend constexpr auto operator<=>(const version&, const version&) = default;
+};
+
+/// One write: a value for a key, or a tombstone (no value) that records an erase.
+template <class K, class V>
+struct lww_entry {
+    K key{};
+    std::optional<V> value{};
+    version stamp{};
+
+    friend bool operator==(const lww_entry&, const lww_entry&) = default;
+};
+
+} // namespace gossip::payload
+
+namespace gossip::wire {
+
+/// u64 clock, u64 origin, u8 has_value, key, value (when has_value is 1).
+template <class K, class V>
+    requires encodable<K> && encodable<V>
+struct codec<payload::lww_entry<K, V>> {
+    static constexpr std::size_t max_size = 17 + codec<K>::max_size + codec<V>::max_size;
+    static void write(writer& w, const payload::lww_entry<K, V>& e)
+    {
+        w.u64(e.stamp.clock);
+        w.u64(e.stamp.origin);
+        w.u8(e.value ? 1 : 0);
+        codec<K>::write(w, e.key);
+        if (e.value) {
+            codec<V>::write(w, *e.value);
+        }
+    }
+    static bool read(reader& r, payload::lww_entry<K, V>& e)
+    {
+        e.stamp.clock = r.u64();
+        e.stamp.origin = r.u64();
+        const auto has_value = r.u8();
+        if (!r.ok() || has_value > 1 || !codec<K>::read(r, e.key)) {
+            return false;
+        }
+        if (has_value == 0) {
+            e.value.reset();
+            return true;
+        }
+        if (!e.value) {
+            e.value.emplace();
+        }
+        return codec<V>::read(r, *e.value);
+    }
+};
+
+} // namespace gossip::wire
+
+namespace gossip::payload {
+
+/// A last-writer-wins map from K to V, both types with a wire::codec, kept in a Merkle tree for
+/// anti-entropy. A value type: copies are independent replicas.
+template <class K, class V>
+    requires wire::encodable<K> && wire::encodable<V>
+class lww_map {
+public:
+    using key_type = K;
+    using mapped_type = V;
+    using entry_type = lww_entry<K, V>;
+
+    /// `origin` names this replica in the versions of its writes; replicas should differ in it
+    /// (anti_entropy gives each node its own).
+    explicit lww_map(std::uint64_t origin = 0) noexcept : origin_(origin) {}
+
+    // --- local writes: each returns the entry written, to be spread ---------------------------
+    const entry_type& put(K key, V value) { return write_local(std::move(key), std::optional<V>(std::move(value))); }
+    const entry_type& erase(K key) { return write_local(std::move(key), std::nullopt); }
+
+    // --- reads -------------------------------------------------------------------------------
+    /// The value for `key`, or nullptr when there is none (never written, or erased).
+    [[nodiscard]] const V* find(const K& key) const
+    {
+        const auto* e = find_entry(key_hash(key));
+        return e != nullptr && e->entry.key == key && e->entry.value ? &*e->entry.value : nullptr;
+    }
+    [[nodiscard]] bool contains(const K& key) const { return find(key) != nullptr; }
+    /// Keys with a value.
+    [[nodiscard]] std::size_t size() const noexcept { return entries_.size() - tombstones_; }
+    [[nodiscard]] bool empty() const noexcept { return size() == 0; }
+    /// Erased keys still remembered.
+    [[nodiscard]] std::size_t tombstones() const noexcept { return tombstones_; }
+    /// Calls f(key, value) for every key with a value, in no particular order.
+    template <class F>
+    void for_each(F&& f) const
+    {
+        for (const auto& [hash, s] : entries_) {
+            if (s.entry.value) {
+                f(s.entry.key, *s.entry.value);
+            }
+        }
+    }
+    /// Hash collisions refused (see the header comment).
+    [[nodiscard]] std::uint64_t collisions() const noexcept { return collisions_; }
+
+    // --- what anti_entropy uses -----------------------------------------------------------------
+    [[nodiscard]] const merkle_tree& tree() const noexcept { return tree_; }
+    [[nodiscard]] std::uint64_t origin() const noexcept { return origin_; }
+    void set_origin(std::uint64_t origin) noexcept { origin_ = origin; }
+
+    /// The entry held for a key hash (a Merkle key), or nullptr.
+    [[nodiscard]] const entry_type* entry(std::uint64_t hash) const
+    {
+        const auto* s = find_entry(hash);
+        return s != nullptr ? &s->entry : nullptr;
+    }
+
+    /// Applies an entry from another replica. True when it changed the map (it won over what was
+    /// held, or the key was new).
+    bool merge(const entry_type& incoming)
+    {
+        clock_ = std::max(clock_, incoming.stamp.clock);
+        const std::uint64_t hash = key_hash(incoming.key);
+        auto it = entries_.find(hash);
+        if (it != entries_.end()) {
+            if (!(it->second.entry.key == incoming.key)) {
+                ++collisions_;
+                return false;
+            }
+            if (!wins(incoming, it->second.entry)) {
+                return false;
+            }
+        }
+        store(hash, incoming, it);
+        return true;
+    }
+
+    /// The Merkle key of a map key: the stable hash of its encoding.
+    [[nodiscard]] static std::uint64_t key_hash(const K& key) { return detail::stable_hash_of(key); }
+
+    /// The Merkle digest of an entry: equal digests mean equal entries (up to hash collisions).
+    [[nodiscard]] static std::uint64_t digest(const entry_type& e) { return detail::stable_hash_of(e, 0x6c7777); }
+
+    /// Whether `a` wins over `b`, an entry for the same key. A total order: replicas agree.
+    [[nodiscard]] static bool wins(const entry_type& a, const entry_type& b)
+    {
+        if (a.stamp != b.stamp) {
+            return a.stamp > b.stamp;
+        }
+        return encoding(a) > encoding(b);
+    }
+
+private:
+    struct stored {
+        entry_type entry;
+        std::uint64_t digest = 0;
+    };
+
+    const entry_type& write_local(K key, std::optional<V> value)
+    {
+        entry_type e{std::move(key), std::move(value), version{++clock_, origin_}};
+        const std::uint64_t hash = key_hash(e.key);
+        auto it = entries_.find(hash);
+        if (it != entries_.end() && !(it->second.entry.key == e.key)) {
+            // A different key with the same hash: the write cannot be held. Vanishingly rare.
+            ++collisions_;
+            last_refused_ = std::move(e);
+            return last_refused_;
+        }
+        return store(hash, e, it)->second.entry;
+    }
+
+    auto store(std::uint64_t hash, const entry_type& e, typename std::unordered_map<std::uint64_t, stored>::iterator it)
+    {
+        const bool was_tombstone = it != entries_.end() && !it->second.entry.value;
+        const bool is_tombstone = !e.value;
+        if (it == entries_.end()) {
+            it = entries_.emplace(hash, stored{e, 0}).first;
+        } else {
+            it->second.entry = e;
+        }
+        it->second.digest = digest(e);
+        tombstones_ = tombstones_ - (was_tombstone ? 1 : 0) + (is_tombstone ? 1 : 0);
+        tree_.insert_or_assign(hash, it->second.digest);
+        return it;
+    }
+
+    [[nodiscard]] const stored* find_entry(std::uint64_t hash) const
+    {
+        const auto it = entries_.find(hash);
+        return it != entries_.end() ? &it->second : nullptr;
+    }
+
+    // The last resort of wins(), reached only by two writes with one version: their encodings,
+    // compared byte by byte.
+    [[nodiscard]] static std::vector<std::byte> encoding(const entry_type& e)
+    {
+        std::vector<std::byte> bytes(wire::codec<entry_type>::max_size);
+        wire::writer w{std::span(bytes)};
+        wire::codec<entry_type>::write(w, e);
+        bytes.resize(w.ok() ? w.size() : 0);
+        return bytes;
+    }
+
+    std::unordered_map<std::uint64_t, stored> entries_;
+    merkle_tree tree_;
+    std::uint64_t origin_ = 0;
+    std::uint64_t clock_ = 0;
+    std::size_t tombstones_ = 0;
+    std::uint64_t collisions_ = 0;
+    entry_type last_refused_{};
+};
+
+} // namespace gossip::payload

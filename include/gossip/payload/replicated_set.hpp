@@ -1,0 +1,54 @@
+#pragma once
+
+// A replicated set of T (any type with a wire::codec): an lww_map whose values carry nothing.
+// Each element's latest insert or erase wins, by the same versions as lww_map, so an element
+// erased and inserted again concurrently ends up in whichever state was written last.
+
+#include "../wire/codec.hpp"
+#include "lww_map.hpp"
+#include "merkle_tree.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <variant>
+
+namespace gossip::payload {
+
+template <class T>
+    requires wire::encodable<T>
+class replicated_set {
+public:
+    using value_type = T;
+    using entry_type = lww_entry<T, std::monostate>;
+
+    explicit replicated_set(std::uint64_t origin = 0) noexcept : map_(origin) {}
+
+    /// Each returns the entry written, to be spread.
+    const entry_type& insert(T value) { return map_.put(std::move(value), std::monostate{}); }
+    const entry_type& erase(T value) { return map_.erase(std::move(value)); }
+
+    [[nodiscard]] bool contains(const T& value) const { return map_.contains(value); }
+    [[nodiscard]] std::size_t size() const noexcept { return map_.size(); }
+    [[nodiscard]] bool empty() const noexcept { return map_.empty(); }
+    [[nodiscard]] std::size_t tombstones() const noexcept { return map_.tombstones(); }
+    /// Calls f(value) for every element, in no particular order.
+    template <class F>
+    void for_each(F&& f) const
+    {
+        map_.for_each([&](const T& value, std::monostate) { f(value); });
+    }
+
+    // What anti_entropy uses; see lww_map.
+    [[nodiscard]] const merkle_tree& tree() const noexcept { return map_.tree(); }
+    [[nodiscard]] std::uint64_t origin() const noexcept { return map_.origin(); }
+    void set_origin(std::uint64_t origin) noexcept { map_.set_origin(origin); }
+    [[nodiscard]] const entry_type* entry(std::uint64_t hash) const { return map_.entry(hash); }
+    bool merge(const entry_type& incoming) { return map_.merge(incoming); }
+    [[nodiscard]] std::uint64_t collisions() const noexcept { return map_.collisions(); }
+
+private:
+    lww_map<T, std::monostate> map_;
+};
+
+} // namespace gossip::payload
