@@ -342,6 +342,7 @@ private:
     // An entries probe for a larger subtree is answered with its children instead: the asker
     // splits it, and the responder never copies out more than this many items per probe.
     static constexpr std::uint64_t entries_limit = 4096;
+    static constexpr std::size_t max_scans = 8;
 
     // What a probe asks of the peer about one subtree: its children's summaries (or its items,
     // when it holds few), its items, or its entries themselves (for a subtree the asker lacks
@@ -624,8 +625,11 @@ private:
             }
         }
         bool full = !offers_.empty();
+        std::size_t scanned = 0;
         for (const auto& p : serving_) {
-            if (full) {
+            // A bound on the work one message can cause: probes beyond it wait for the next.
+            if (full || scanned++ == max_scans) {
+                full = true;
                 unanswered_.push_back(p);
                 continue;
             }
