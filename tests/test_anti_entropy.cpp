@@ -529,4 +529,5 @@ TEST_CASE("anti_entropy: rumor mongering backed by anti-entropy reaches every li
     CHECK(rumors_alone < 290);
     CHECK(rumors_alone > 100);
     CHECK(reached(10) == 290);
+    MESSAGE("rumors alone reached ", rumors_alone, " of 290 live nodes");
 }
