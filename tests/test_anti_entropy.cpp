@@ -193,7 +193,7 @@ TEST_CASE("anti_entropy: a push-pull session leaves both stores identical")
     auto a = started({}, 1);
     auto b = started({}, 2);
     for (std::uint32_t k = 0; k < 100; ++k) {
-        a.put(k, "a" + std::to_string(k));
+        a.put(k, std::string("a").append(std::to_string(k)));
     }
     converse(a, b);
     REQUIRE(same_store(a, b));
@@ -266,7 +266,7 @@ TEST_CASE("anti_entropy: an empty replica catches up on thousands of entries wit
     auto full = started({}, 1);
     auto empty = started({}, 2);
     for (std::uint32_t k = 0; k < 5000; ++k) {
-        full.put(k, "value number " + std::to_string(k));
+        full.put(k, std::string("value number ").append(std::to_string(k)));
     }
     std::size_t largest = 0;
     int sessions = 0;
