@@ -10,10 +10,19 @@
 // shuffling (blind view selection, push-pull: the overlay of a running system) or stay frozen
 // after a random-graph bootstrap (--overlay frozen; with --view-size all, the complete graph of
 // the classic analyses).
+//
+// --model abstract runs the same rules in gossip::sim::epidemic instead: peers uniform over all
+// the other nodes, no views and no wire, two orders of magnitude faster, so that 10^6 nodes take
+// about a second per run:
+//
+//   dissemination --model abstract --nodes 1000,10000,100000,1000000 --spread push,pull,push_pull
+//                 --stop rounds --rounds 40 --runs 10
 
 #include <gossip/gossip.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +40,9 @@ using gossip::payload::interest;
 using gossip::payload::spread;
 using gossip::payload::stop;
 using rumors = gossip::payload::rumor_set<std::uint32_t>;
+using gossip::sim::round_order;
+
+enum class model_kind { full, abstract };
 
 template <class ViewSelection>
 using node = gossip::gossip_node<gossip::transport::in_memory, gossip::peer_selection::random, ViewSelection,
@@ -44,6 +56,8 @@ struct options {
     std::vector<std::uint32_t> ks{2};
     std::vector<std::size_t> fanouts{1};
     std::vector<double> losses{0.0};
+    std::vector<model_kind> models{model_kind::full};
+    std::vector<round_order> orders{round_order::sequential};
     std::uint32_t rounds = 10; // M, for --stop rounds
     std::size_t runs = 20;
     std::size_t view_size = 30; // 0: everybody
@@ -58,6 +72,8 @@ struct options {
 const char* name(spread s) { return s == spread::push ? "push" : s == spread::pull ? "pull" : "push_pull"; }
 const char* name(interest i) { return i == interest::feedback ? "feedback" : "blind"; }
 const char* name(stop s) { return s == stop::counter ? "counter" : s == stop::coin ? "coin" : "rounds"; }
+const char* name(model_kind m) { return m == model_kind::full ? "full" : "abstract"; }
+const char* name(round_order r) { return r == round_order::sequential ? "sequential" : "synchronous"; }
 
 std::vector<std::string> split(const std::string& s)
 {
@@ -110,6 +126,11 @@ options parse(int argc, char** argv)
                          "  --runs R                seeded runs per combination (default 20)\n"
                          "  --view-size C|all       view size; all = every other node (default 30)\n"
                          "  --overlay shuffling|frozen     views keep exchanging, or stay as bootstrapped\n"
+                         "  --model full,abstract   the full simulator, or the abstract model (sim/epidemic.hpp):\n"
+                         "                          peers uniform over everybody, no views, so --view-size\n"
+                         "                          and --overlay do not apply to it (default full)\n"
+                         "  --order sequential,synchronous  abstract model only: the simulator's order within\n"
+                         "                          a round, or Demers' (default sequential)\n"
                          "  --seed S                first seed (default 1)\n"
                          "  --max-rounds R          give up after R rounds (default 10000)\n"
                          "  --csv FILE              the table as CSV\n"
@@ -168,6 +189,18 @@ options parse(int argc, char** argv)
                 throw std::invalid_argument("--overlay: shuffling or frozen, not " + v);
             }
             o.frozen = v == "frozen";
+        } else if (flag == "--model") {
+            o.models = list<model_kind>(flag, v, [](const std::string& s) {
+                if (s == "full") return model_kind::full;
+                if (s == "abstract") return model_kind::abstract;
+                throw std::invalid_argument("--model: full or abstract, not " + s);
+            });
+        } else if (flag == "--order") {
+            o.orders = list<round_order>(flag, v, [](const std::string& s) {
+                if (s == "sequential") return round_order::sequential;
+                if (s == "synchronous") return round_order::synchronous;
+                throw std::invalid_argument("--order: sequential or synchronous, not " + s);
+            });
         } else if (flag == "--seed") {
             o.seed = number(v);
         } else if (flag == "--max-rounds") {
@@ -191,6 +224,8 @@ struct experiment {
     gossip::payload::rumor_options rumor;
     std::size_t fanout;
     double loss;
+    model_kind model = model_kind::full;
+    round_order order = round_order::sequential;
 
     [[nodiscard]] std::string label() const
     {
@@ -198,6 +233,9 @@ struct experiment {
         s += rumor.rule == stop::rounds ? " M=" + std::to_string(rumor.rounds) : " k=" + std::to_string(rumor.k);
         if (fanout != 1) {
             s += " N=" + std::to_string(fanout);
+        }
+        if (model == model_kind::abstract) {
+            s += order == round_order::sequential ? " (abstract)" : " (abstract, sync)";
         }
         return s;
     }
@@ -220,6 +258,20 @@ gossip::sim::dissemination_result run_one(const options& o, const experiment& e,
     gossip::sim::dissemination_options d;
     d.max_rounds = o.max_rounds;
     return gossip::sim::disseminate(sim, gossip::uniform_index(pick, e.nodes), std::uint32_t{1}, d);
+}
+
+gossip::sim::dissemination_result run_abstract(const options& o, const experiment& e, std::uint64_t seed)
+{
+    gossip::sim::epidemic_options m;
+    m.rumor = e.rumor;
+    m.fanout = e.fanout;
+    m.message_loss = e.loss;
+    m.order = e.order;
+    gossip::sim::epidemic model(e.nodes, m, seed);
+    gossip::pcg32 pick(gossip::mix_seed(seed, 0x6f726967));
+    gossip::sim::dissemination_options d;
+    d.max_rounds = o.max_rounds;
+    return gossip::sim::disseminate(model, gossip::uniform_index(pick, e.nodes), d);
 }
 
 std::string plus_minus(const gossip::sim::spread_of& s, int precision)
@@ -249,13 +301,20 @@ int main(int argc, char** argv)
                     for (auto k : (st == stop::rounds ? std::vector<std::uint32_t>{0} : o.ks)) {
                         for (auto f : o.fanouts) {
                             for (auto l : o.losses) {
-                                experiment e{n, {}, f, l};
-                                e.rumor.mode = s;
-                                e.rumor.loss = i;
-                                e.rumor.rule = st;
-                                e.rumor.k = k == 0 ? 1 : k;
-                                e.rumor.rounds = o.rounds;
-                                plan.push_back(e);
+                                for (auto m : o.models) {
+                                    const auto orders =
+                                        m == model_kind::full ? std::vector<round_order>{round_order::sequential}
+                                                              : o.orders;
+                                    for (auto order : orders) {
+                                        experiment e{n, {}, f, l, m, order};
+                                        e.rumor.mode = s;
+                                        e.rumor.loss = i;
+                                        e.rumor.rule = st;
+                                        e.rumor.k = k == 0 ? 1 : k;
+                                        e.rumor.rounds = o.rounds;
+                                        plan.push_back(e);
+                                    }
+                                }
                             }
                         }
                     }
@@ -269,7 +328,7 @@ int main(int argc, char** argv)
     if (!o.csv.empty()) {
         csv.open(o.csv);
         csv << "nodes,spread,interest,stop,k,rounds_m,fanout,loss,runs,residue,residue_sd,traffic,traffic_sd,"
-               "t_avg,t_avg_sd,t_last,t_last_sd,bytes_per_node,bytes_per_node_sd\n";
+               "t_avg,t_avg_sd,t_last,t_last_sd,bytes_per_node,bytes_per_node_sd,model,order\n";
     }
     if (!o.curves.empty()) {
         curves.open(o.curves);
@@ -280,7 +339,11 @@ int main(int argc, char** argv)
         return 1;
     }
 
-    std::printf("%-8s %-36s %5s  %-19s %-15s %-15s %-15s %s\n", "nodes", "strategy", "loss", "residue", "traffic",
+    int width = 36;
+    for (const auto& e : plan) {
+        width = std::max(width, static_cast<int>(e.label().size()));
+    }
+    std::printf("%-8s %-*s %5s  %-19s %-15s %-15s %-15s %s\n", "nodes", width, "strategy", "loss", "residue", "traffic",
                 "t_avg", "t_last", "bytes/node");
     const auto started = std::chrono::steady_clock::now();
     for (std::size_t x = 0; x < plan.size(); ++x) {
@@ -293,24 +356,32 @@ int main(int argc, char** argv)
                              e.label().c_str(), r + 1, o.runs);
             }
             const std::uint64_t seed = gossip::mix_seed(o.seed, r);
-            results.push_back(o.frozen ? run_one<node<gossip::view_selection::frozen>>(o, e, seed)
-                                       : run_one<node<gossip::view_selection::blind>>(o, e, seed));
+            if (e.model == model_kind::abstract) {
+                results.push_back(run_abstract(o, e, seed));
+            } else {
+                results.push_back(o.frozen ? run_one<node<gossip::view_selection::frozen>>(o, e, seed)
+                                           : run_one<node<gossip::view_selection::blind>>(o, e, seed));
+            }
             complete = complete && results.back().quiescent;
         }
         if (o.progress) {
             std::fprintf(stderr, "\r%80s\r", "");
         }
         const auto s = gossip::sim::summarize(results);
-        std::printf("%-8zu %-36s %5.2f  %-19s %-15s %-15s %-15s %.0f%s\n", e.nodes, e.label().c_str(), e.loss,
+        // The abstract model encodes nothing: no bytes to show.
+        const std::string bytes =
+            e.model == model_kind::abstract ? "-" : std::to_string(std::lround(s.bytes_per_node.mean));
+        std::printf("%-8zu %-*s %5.2f  %-19s %-15s %-15s %-15s %s%s\n", e.nodes, width, e.label().c_str(), e.loss,
                     plus_minus(s.residue, 4).c_str(), plus_minus(s.traffic, 2).c_str(), plus_minus(s.t_avg, 2).c_str(),
-                    plus_minus(s.t_last, 2).c_str(), s.bytes_per_node.mean, complete ? "" : "  (round limit hit)");
+                    plus_minus(s.t_last, 2).c_str(), bytes.c_str(), complete ? "" : "  (round limit hit)");
         std::fflush(stdout);
         if (csv) {
             csv << e.nodes << ',' << name(e.rumor.mode) << ',' << name(e.rumor.loss) << ',' << name(e.rumor.rule) << ','
                 << e.rumor.k << ',' << e.rumor.rounds << ',' << e.fanout << ',' << e.loss << ',' << s.runs << ','
                 << s.residue.mean << ',' << s.residue.stddev << ',' << s.traffic.mean << ',' << s.traffic.stddev << ','
                 << s.t_avg.mean << ',' << s.t_avg.stddev << ',' << s.t_last.mean << ',' << s.t_last.stddev << ','
-                << s.bytes_per_node.mean << ',' << s.bytes_per_node.stddev << '\n';
+                << s.bytes_per_node.mean << ',' << s.bytes_per_node.stddev << ',' << name(e.model) << ','
+                << name(e.order) << '\n';
         }
         if (curves) {
             for (std::size_t round = 0; round < s.reached_by_round.size(); ++round) {

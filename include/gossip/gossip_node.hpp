@@ -160,7 +160,8 @@ public:
             sample.push_back(descriptor_type{msg.sender, 0});
             sanitize(sample);
             views_.merge(view_, std::span<const descriptor_type>(sample), config_, rng_);
-            assert(view_.well_formed(address(), config_.view_size));
+            // The check is quadratic in c: worth it for the views of tests, not for c in the hundreds.
+            assert(view_.size() > 128 || view_.well_formed(address(), config_.view_size));
         }
         if (request) {
             view_.increase_age();

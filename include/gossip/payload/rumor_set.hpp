@@ -99,6 +99,31 @@ struct rumor_options {
     return std::nullopt;
 }
 
+/// The SIR rule for one contact of an infective copy, shared by rumor_set and the abstract model
+/// (sim/epidemic.hpp) so that both lose interest alike. `necessary` says the partner did not know
+/// the rumor. Under interest::feedback a necessary contact does not count and resets the counter;
+/// under blind every contact counts. A counted contact removes the copy at the k-th (counter) or
+/// with probability 1/k (coin, one draw from rng); stop::rounds ignores contacts. Returns whether
+/// the copy is removed.
+template <random_source R>
+[[nodiscard]] constexpr bool loses_interest(const rumor_options& o, std::uint32_t& counter, bool necessary,
+                                            R& rng) noexcept
+{
+    if (o.rule == stop::rounds) {
+        return false;
+    }
+    if (o.loss == interest::feedback && necessary) {
+        if (o.rule == stop::counter) {
+            counter = 0;
+        }
+        return false;
+    }
+    if (o.rule == stop::counter) {
+        return ++counter >= o.k;
+    }
+    return uniform_below(rng, o.k) == 0;
+}
+
 /// What a rumor_set has done; the simulator's dissemination figures come from these.
 struct rumor_statistics {
     std::uint64_t broadcast = 0;          ///< rumors started here
@@ -254,7 +279,7 @@ public:
             for (auto it = hot_.rbegin(); it != hot_.rend() && left > 0; ++it, --left) {
                 it->contact = true;
             }
-            apply_contacts(false);
+            apply_contacts();
         }
     }
 
@@ -320,11 +345,11 @@ public:
         if (!request && options_.loss == interest::feedback && options_.rule != stop::rounds) {
             for (const auto& f : incoming_feedback_) {
                 if (auto* h = find_hot(f.id)) {
-                    h->contact = f.knew;
+                    h->contact = true;
                     h->necessary = !f.knew;
                 }
             }
-            apply_contacts(true);
+            apply_contacts();
         }
 
         // Rumors received: the new ones are delivered and spread on; feedback says which were new.
@@ -353,7 +378,7 @@ public:
                     answer_.push_back(it->id);
                 }
                 if (options_.rule != stop::rounds) {
-                    it->contact = options_.loss == interest::blind || known;
+                    it->contact = true;
                     it->necessary = !known;
                 }
             }
@@ -376,7 +401,7 @@ private:
     {
         if (pending_pull_contacts_) {
             pending_pull_contacts_ = false;
-            apply_contacts(options_.loss == interest::feedback);
+            apply_contacts();
         }
     }
 
@@ -385,8 +410,8 @@ private:
         std::int64_t born = 0;    ///< in this node's periods (its arrival period minus its age)
         std::int64_t learned = 0; ///< the period this node learned it
         std::uint32_t counter = 0;
-        bool contact = false;     ///< scratch: counted in the contact being applied
-        bool necessary = false;   ///< scratch: the contact was necessary (feedback only)
+        bool contact = false;     ///< scratch: part of the contact being applied
+        bool necessary = false;   ///< scratch: the partner did not know it
         T value{};
     };
 
@@ -472,26 +497,15 @@ private:
         return false;
     }
 
-    // Applies the marked contacts: counter or coin, resetting on necessary ones under feedback.
-    void apply_contacts(bool with_feedback)
+    // Applies the marked contacts by the shared SIR rule (loses_interest).
+    void apply_contacts()
     {
         std::erase_if(hot_, [&](hot_rumor& r) {
-            const bool counted = r.contact;
-            const bool reset = with_feedback && r.necessary;
-            r.contact = false;
-            r.necessary = false;
-            if (reset && options_.rule == stop::counter) {
-                r.counter = 0;
-            }
-            if (!counted) {
+            if (!r.contact) {
                 return false;
             }
-            bool done = false;
-            if (options_.rule == stop::counter) {
-                done = ++r.counter >= options_.k;
-            } else if (options_.rule == stop::coin) {
-                done = uniform_below(rng_, options_.k) == 0;
-            }
+            r.contact = false;
+            const bool done = loses_interest(options_, r.counter, std::exchange(r.necessary, false), rng_);
             stats_.removed += done ? 1 : 0;
             return done;
         });

@@ -1,0 +1,313 @@
+// The membership table measured: what a member costs a node in heap bytes, what merging a
+// received datagram of entries costs, writing one, judging the table once a period, and a round
+// of a simulated cluster that gossips its membership.
+//
+// See README.md next to this file for what each figure means, how to build and run, and the
+// figures measured.
+
+#include "heap_in_use.hpp"
+
+#include <gossip/gossip.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <numeric>
+#include <span>
+#include <vector>
+
+namespace {
+
+using address = gossip::transport::in_memory_address;
+using table = gossip::payload::membership<address>;
+using namespace std::chrono_literals;
+
+constexpr std::uint64_t seed = 42;
+constexpr std::size_t datagram = 1400;                                    // the config's default
+constexpr std::size_t entry_bytes = 4 + table::entry_overhead;             // 21 with a 4-byte address
+constexpr std::size_t entries_per_datagram = (datagram - 2) / entry_bytes; // 66 in a section alone
+
+double seconds_since(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+gossip::payload::membership_options long_timeouts()
+{
+    gossip::payload::membership_options o;
+    o.t_fail = 1h; // nobody fails while measured
+    o.t_cleanup = 2h;
+    o.max_members = 1U << 20U;
+    return o;
+}
+
+table started_table()
+{
+    table t(long_timeouts());
+    t.start(gossip::payload_context<address>{address{0}, seed});
+    t.on_period(1s);
+    return t;
+}
+
+/// A section as a peer writes it: members `ids`, generation 1, the given heartbeat, alive.
+std::vector<std::byte> section_of(std::span<const std::uint32_t> ids, std::uint64_t heartbeat)
+{
+    std::vector<std::byte> bytes(2 + ids.size() * entry_bytes);
+    gossip::wire::writer w{std::span(bytes)};
+    w.u16(static_cast<std::uint16_t>(ids.size()));
+    for (const auto id : ids) {
+        w.u32(id);
+        w.u64(1);
+        w.u64(heartbeat);
+        w.u8(0);
+    }
+    return bytes;
+}
+
+bool feed(table& t, std::span<const std::byte> bytes)
+{
+    gossip::wire::reader r(bytes);
+    return t.read(r, gossip::wire::message_kind::request);
+}
+
+/// Teaches t the members 1..n in a random order, a datagram's worth at a time, as gossip would.
+bool fill(table& t, std::size_t n)
+{
+    std::vector<std::uint32_t> ids(n);
+    std::iota(ids.begin(), ids.end(), 1U);
+    gossip::pcg32 rng(gossip::mix_seed(seed, n));
+    gossip::shuffle(std::span(ids), rng);
+    for (std::size_t at = 0; at < n; at += entries_per_datagram) {
+        const auto chunk = std::span(ids).subspan(at, std::min(entries_per_datagram, n - at));
+        if (!feed(t, section_of(chunk, 1))) {
+            return false;
+        }
+    }
+    return t.members().size() == n;
+}
+
+/// A table of state.range(0) = n members, built from empty by merging datagrams of 66 fresh
+/// members each, in a random order. Each timed iteration builds a whole table.
+///
+/// Counters:
+/// - bytes_per_member: heap bytes the table holds (its rows and its scratch), divided by n;
+///   0 off glibc.
+/// - table_bytes: the same, undivided: what each node of an n-member cluster holds.
+/// - ns_per_member: build time divided by n.
+void BM_table_bytes(benchmark::State& state)
+{
+    const auto n = static_cast<std::size_t>(state.range(0));
+    double timed_seconds = 0.0;
+    double bytes = 0.0;
+    for (auto _ : state) {
+        const std::size_t heap_before = bench::heap_in_use();
+        const auto start = std::chrono::steady_clock::now();
+        auto t = std::make_unique<table>(started_table());
+        const bool ok = fill(*t, n);
+        const double elapsed = seconds_since(start);
+        const std::size_t heap_after = bench::heap_in_use();
+        if (!ok) {
+            state.SkipWithError("the table did not learn every member");
+            break;
+        }
+        state.SetIterationTime(elapsed);
+        timed_seconds += elapsed;
+        bytes = heap_after > heap_before ? static_cast<double>(heap_after - heap_before) : 0.0;
+    }
+    state.counters["bytes_per_member"] = benchmark::Counter(bytes / static_cast<double>(n));
+    state.counters["table_bytes"] = benchmark::Counter(bytes, benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
+    state.counters["ns_per_member"] =
+        benchmark::Counter(timed_seconds * 1e9 / (static_cast<double>(n) * static_cast<double>(state.iterations())));
+}
+
+BENCHMARK(BM_table_bytes)
+    ->ArgName("n")
+    ->Arg(100)
+    ->Arg(1'000)
+    ->Arg(10'000)
+    ->UseManualTime()
+    ->MinTime(0.2)
+    ->Unit(benchmark::kMicrosecond);
+
+/// One read() of a full 1400-byte section (66 entries, no view) by a table of state.range(0) = n
+/// members. The entries are a window of consecutive addresses, as a peer's rotation sends them;
+/// the windows cycle through the table. With state.range(1) = newer = 1 every entry carries a
+/// heartbeat higher than known (each iteration writes its 66 heartbeats into the section first,
+/// about 1% of the time); with newer = 0 the section was read before and changes nothing.
+///
+/// Counters:
+/// - ns_per_entry: time per entry merged.
+void BM_merge_datagram(benchmark::State& state)
+{
+    const auto n = static_cast<std::size_t>(state.range(0));
+    const bool newer = state.range(1) != 0;
+    auto t = std::make_unique<table>(started_table());
+    if (!fill(*t, n)) {
+        state.SkipWithError("the table did not learn every member");
+        return;
+    }
+    std::vector<std::vector<std::byte>> windows;
+    for (std::size_t start = 0; start < n; start += entries_per_datagram) {
+        std::vector<std::uint32_t> ids(entries_per_datagram);
+        for (std::size_t k = 0; k < ids.size(); ++k) {
+            ids[k] = static_cast<std::uint32_t>((start + k) % n + 1);
+        }
+        windows.push_back(section_of(ids, 1));
+    }
+    std::uint64_t heartbeat = 1;
+    std::size_t next = 0;
+    bool ok = true;
+    for (auto _ : state) {
+        auto& bytes = windows[next];
+        next = (next + 1) % windows.size();
+        if (newer) {
+            ++heartbeat;
+            for (std::size_t k = 0; k < entries_per_datagram; ++k) {
+                gossip::wire::writer w{std::span(bytes).subspan(2 + k * entry_bytes + 4 + 8, 8)};
+                w.u64(heartbeat);
+            }
+        }
+        ok = feed(*t, bytes) && ok;
+    }
+    const auto expected = newer ? state.iterations() * entries_per_datagram : 0;
+    if (!ok || t->statistics().updates != n + expected) {
+        state.SkipWithError("the datagrams were not merged as expected");
+    }
+    state.counters["ns_per_entry"] = benchmark::Counter(
+        static_cast<double>(state.iterations() * entries_per_datagram),
+        benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+BENCHMARK(BM_merge_datagram)
+    ->ArgNames({"n", "newer"})
+    ->ArgsProduct({{100, 1'000, 10'000}, {0, 1}})
+    ->MinTime(0.2)
+    ->Unit(benchmark::kMicrosecond);
+
+/// One write() of a 1400-byte section from a table of state.range(0) = n members: the own entry
+/// and the next 65 of the rotation (the whole table when it fits).
+///
+/// Counters:
+/// - entries: entries per section.
+void BM_write_datagram(benchmark::State& state)
+{
+    const auto n = static_cast<std::size_t>(state.range(0));
+    auto t = std::make_unique<table>(started_table());
+    if (!fill(*t, n)) {
+        state.SkipWithError("the table did not learn every member");
+        return;
+    }
+    std::vector<std::byte> buffer(datagram);
+    std::size_t written = 0;
+    for (auto _ : state) {
+        gossip::wire::writer w{std::span(buffer)};
+        t->write(w, gossip::wire::message_kind::request);
+        written = w.size();
+        benchmark::DoNotOptimize(buffer.data());
+    }
+    state.counters["entries"] = benchmark::Counter(static_cast<double>((written - 2) / entry_bytes));
+}
+
+BENCHMARK(BM_write_datagram)->ArgName("n")->Arg(100)->Arg(1'000)->Arg(10'000)->MinTime(0.2);
+
+/// One on_period() of a table of state.range(0) = n members, none of them quiet for long: a
+/// heartbeat and a look at every member's timer.
+void BM_period(benchmark::State& state)
+{
+    const auto n = static_cast<std::size_t>(state.range(0));
+    auto t = std::make_unique<table>(started_table());
+    if (!fill(*t, n)) {
+        state.SkipWithError("the table did not learn every member");
+        return;
+    }
+    for (auto _ : state) {
+        t->on_period(2s);
+    }
+    if (t->alive_count() != n) {
+        state.SkipWithError("members were judged failed");
+    }
+    state.counters["ns_per_member"] = benchmark::Counter(static_cast<double>(state.iterations() * n),
+                                                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+BENCHMARK(BM_period)->ArgName("n")->Arg(100)->Arg(1'000)->Arg(10'000)->MinTime(0.2);
+
+/// One round of a simulated cluster of state.range(0) = N nodes gossiping their membership
+/// (random peer, blind views of c = 20, push-pull, 1400-byte datagrams), once every node knows
+/// every other. t_fail allows 10 periods per window's worth of the table, so nobody is suspected.
+///
+/// Counters:
+/// - bytes_per_node: heap bytes of the whole simulator after warm-up, divided by N (nodes, views,
+///   network, and each node's table of N - 1 members).
+/// - ns_per_node_cycle: round time / N.
+/// - wire_B_per_node_cycle: bytes sent per node per round.
+/// - known: the fraction of (node, member) pairs known alive after warm-up (1 when converged).
+/// - setup_s: seconds to build and warm up (untimed).
+void BM_cluster_round(benchmark::State& state)
+{
+    using node = gossip::gossip_node<gossip::transport::in_memory, gossip::peer_selection::random,
+                                     gossip::view_selection::blind, gossip::propagation::push_pull, table>;
+    const auto n = static_cast<std::size_t>(state.range(0));
+    const std::size_t windows = (n + 60) / 61; // about 61 entries fit next to a view of c = 20
+    gossip::payload::membership_options o;
+    o.t_fail = std::chrono::seconds(10 * windows);
+    o.t_cleanup = 2 * o.t_fail;
+    gossip::config cfg;
+    cfg.view_size = 20;
+
+    const auto setup_start = std::chrono::steady_clock::now();
+    const std::size_t heap_before = bench::heap_in_use();
+    gossip::sim::simulator<node> sim(n, cfg, seed, {}, [&](std::size_t) { return table(o); });
+    sim.bootstrap(gossip::sim::random_graph{});
+    sim.run(20 + 10 * windows);
+    const std::size_t heap_after = bench::heap_in_use();
+    const double setup_seconds = seconds_since(setup_start);
+    std::size_t known = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        known += sim.node(i).payload().alive_count();
+    }
+
+    const auto before = sim.network().statistics();
+    double timed_seconds = 0.0;
+    for (auto _ : state) {
+        const auto start = std::chrono::steady_clock::now();
+        sim.run_round();
+        const double elapsed = seconds_since(start);
+        state.SetIterationTime(elapsed);
+        timed_seconds += elapsed;
+    }
+    const auto after = sim.network().statistics();
+    std::uint64_t failures = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        failures += sim.node(i).payload().statistics().failures_detected;
+    }
+    if (failures != 0) {
+        state.SkipWithError("live members were suspected");
+    }
+
+    const auto node_cycles = static_cast<double>(n) * static_cast<double>(state.iterations());
+    state.counters["bytes_per_node"] = benchmark::Counter(
+        heap_after > heap_before ? static_cast<double>(heap_after - heap_before) / static_cast<double>(n) : 0.0);
+    state.counters["ns_per_node_cycle"] = benchmark::Counter(timed_seconds * 1e9 / node_cycles);
+    state.counters["wire_B_per_node_cycle"] =
+        benchmark::Counter(static_cast<double>(after.bytes_sent - before.bytes_sent) / node_cycles);
+    state.counters["known"] =
+        benchmark::Counter(static_cast<double>(known) / (static_cast<double>(n) * static_cast<double>(n - 1)));
+    state.counters["setup_s"] = benchmark::Counter(setup_seconds);
+}
+
+BENCHMARK(BM_cluster_round)
+    ->ArgName("N")
+    ->Arg(100)
+    ->Arg(1'000)
+    ->Iterations(20)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
+} // namespace
+
+BENCHMARK_MAIN();

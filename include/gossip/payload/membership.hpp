@@ -1,0 +1,636 @@
+#pragma once
+
+// Membership with gossip-style failure detection (van Renesse, Minsky and Hayden, "A gossip-style
+// failure detection service", Middleware 1998). Every node keeps a table of the members it knows,
+// each with a heartbeat counter, and gossips it on every exchange. A node increments its own
+// heartbeat every period; a member whose heartbeat has not grown here for t_fail is declared
+// failed, and forgotten t_cleanup after its heartbeat last grew. Failure is a local judgement and
+// never travels: a failed member is simply no longer gossiped, so that its stale heartbeat does
+// not linger, and remembered meanwhile, so that stale gossip from nodes that have not yet given
+// up on it cannot bring it back. t_cleanup >= 2 t_fail makes that safe as long as a heartbeat
+// reaches everybody within t_fail, which failure detection presumes anyway.
+//
+// On top of the paper:
+// - generations: a member's version is (generation, heartbeat). A restarted process takes a
+//   higher generation, so its new entries supersede whatever the others remember of its old
+//   self. By default the generation is the node's clock at its first period (simulated time in
+//   the simulator, which only grows); options.generation sets it (a boot count, wall-clock
+//   seconds). Should gossip ever claim this node's own address at a version above its own (an
+//   earlier life whose generation was not lower, or a forgery), the node moves to the
+//   claimed generation + 1: a clock that went backwards heals itself. Gossip is not
+//   authenticated, so a forger can still claim a generation just below the reserved top one,
+//   which the node cannot move past; it keeps its own generation rather than send sections
+//   every peer would refuse. max_members is what bounds the memory a forger can take.
+// - leaving: leave() marks the node's own entry left. Within a generation, left is final: it
+//   supersedes every alive entry of that generation, so the news cannot be undone by older
+//   heartbeats still in flight. A left entry is gossiped for t_fail after it is learned (as long
+//   as a heartbeat may take to spread) and remembered for t_cleanup.
+// - events: joined, failed, left, recovered (a failed member alive again) and restarted (an
+//   alive member seen with a higher generation: it restarted faster than t_fail, and lost its
+//   state all the same) reach the user's handler once the table is up to date.
+//
+// Time has the resolution of a period: read() has no clock, so an entry that grows between two
+// periods is stamped (member::since) with the time of the earlier one. A live node therefore
+// declares a member failed no later than t_fail plus one period after the member's heartbeat
+// last grew here, and no sooner than t_fail minus one period.
+//
+// When the table does not fit the datagram, the node's own entry goes first and the others
+// follow in address order from where the previous section stopped: over consecutive sections
+// the window rotates through the whole table, so that every entry travels once every
+// ceil(n / k) sections for n gossiped entries and k per datagram. A rotation bounds every
+// entry's wait and costs nothing to choose; in the simulator it kept heartbeats as fresh as a
+// random subset did, while sending the most recently refreshed entries first starved the others.
+// Each entry still travels only k/n times as often, and t_fail must allow for it: with push-pull,
+// fanout 1 and 1400-byte datagrams (k = 62 beside a view of c = 20), the longest any node went
+// without a member's heartbeat growing, over 200 rounds, was 6, 12, 28 and 58 periods for
+// n = 50, 100, 200 and 400. Allow about 10 periods per ceil(n / k).
+//
+// Section layout (little-endian, after the node's view section):
+//   u16 n, n x (address, u64 generation, u64 heartbeat, u8 status)   own entry first
+//   (status: 0 alive, 1 left; an address at most once; generation 2^64 - 1 is reserved)
+
+#include "../payload/policy.hpp"
+#include "../wire/codec.hpp"
+#include "../wire/message.hpp"
+#include "../wire/reader.hpp"
+#include "../wire/writer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <compare>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace gossip::payload {
+
+/// What a node believes of a member. Only alive and left travel; failed is a local judgement.
+enum class member_status : std::uint8_t { alive, failed, left };
+
+/// What happened to a member, as reported to the user.
+enum class member_event_kind : std::uint8_t {
+    joined,    ///< first heard of alive (or again, after it left or was forgotten)
+    failed,    ///< its heartbeat has not grown here for t_fail
+    left,      ///< it announced a clean leave
+    recovered, ///< declared failed here, and alive again (its generation says whether it restarted)
+    restarted, ///< alive here, and seen with a higher generation: a new process, without its state
+};
+
+[[nodiscard]] constexpr const char* to_string(member_status s) noexcept
+{
+    switch (s) {
+    case member_status::alive: return "alive";
+    case member_status::failed: return "failed";
+    case member_status::left: return "left";
+    }
+    return "unknown";
+}
+
+[[nodiscard]] constexpr const char* to_string(member_event_kind k) noexcept
+{
+    switch (k) {
+    case member_event_kind::joined: return "joined";
+    case member_event_kind::failed: return "failed";
+    case member_event_kind::left: return "left";
+    case member_event_kind::recovered: return "recovered";
+    case member_event_kind::restarted: return "restarted";
+    }
+    return "unknown";
+}
+
+/// One row of a node's membership table.
+template <class Address>
+struct member {
+    Address address{};
+    member_status status = member_status::alive;
+    std::uint64_t generation = 0;
+    std::uint64_t heartbeat = 0;
+    /// Local time (the node's clock): for an alive or failed member, when its heartbeat last grew
+    /// here; for a member that left, when the leave was learned.
+    std::chrono::nanoseconds since{0};
+
+    friend bool operator==(const member&, const member&) = default;
+};
+
+template <class Address>
+struct member_event {
+    member_event_kind kind = member_event_kind::joined;
+    Address address{};
+    std::uint64_t generation = 0; ///< of the incarnation the event is about
+
+    friend bool operator==(const member_event&, const member_event&) = default;
+};
+
+struct membership_options {
+    /// A member whose heartbeat has not grown for this long is declared failed. It must exceed
+    /// the time a heartbeat takes to reach every node, or live members are suspected: about
+    /// 10 periods per datagram's worth of the table (see the top of this file).
+    std::chrono::milliseconds t_fail{20'000};
+    /// A failed member is forgotten this long after its heartbeat last grew, a left one this long
+    /// after its leave was learned. At least 2 t_fail, so that no stale gossip can revive it.
+    std::chrono::milliseconds t_cleanup{40'000};
+    /// The most members a table holds besides the node itself; entries about further members are
+    /// dropped (and counted), so a flood of fresh addresses cannot grow memory without bound.
+    std::size_t max_members = 16384;
+    /// This incarnation's generation; it must grow from one start of a process to the next.
+    /// Unset: the node's clock at its first period, in nanoseconds.
+    std::optional<std::uint64_t> generation;
+};
+
+/// The longest t_cleanup accepted: a year, far from where nanoseconds would overflow.
+inline constexpr std::chrono::milliseconds max_membership_timeout = std::chrono::hours{24 * 365};
+
+/// Why options are impossible, or nothing.
+[[nodiscard]] inline std::optional<std::string> check(const membership_options& o)
+{
+    if (o.t_fail <= std::chrono::milliseconds::zero()) {
+        return "t_fail must be positive";
+    }
+    if (o.t_cleanup > max_membership_timeout) {
+        return "t_cleanup = " + std::to_string(o.t_cleanup.count()) + " ms exceeds the supported maximum of a year";
+    }
+    if (o.t_cleanup < 2 * o.t_fail) {
+        return "t_cleanup = " + std::to_string(o.t_cleanup.count()) + " ms is less than 2 x t_fail = " +
+               std::to_string(2 * o.t_fail.count()) +
+               " ms; a failed member forgotten sooner could be revived by stale gossip";
+    }
+    if (o.max_members == 0) {
+        return "max_members must be at least 1";
+    }
+    if (o.generation == std::numeric_limits<std::uint64_t>::max()) {
+        return "generation 2^64 - 1 is reserved, so that a node can always move to a higher one";
+    }
+    return std::nullopt;
+}
+
+/// What a membership table has done.
+struct membership_statistics {
+    std::uint64_t entries_sent = 0;        ///< entries written into sections, the own one included
+    std::uint64_t truncated_writes = 0;    ///< sections that could not hold every gossiped entry
+    std::uint64_t sections_received = 0;   ///< well-formed sections applied
+    std::uint64_t entries_received = 0;    ///< entries in them
+    std::uint64_t updates = 0;             ///< entries newer than what this node knew, applied
+    std::uint64_t stale_ignored = 0;       ///< entries older than what this node knew
+    std::uint64_t dropped_table_full = 0;  ///< entries about unknown members refused for want of room
+    std::uint64_t joined = 0;              ///< events of each kind
+    std::uint64_t failures_detected = 0;
+    std::uint64_t left = 0;
+    std::uint64_t recovered = 0;
+    std::uint64_t restarted = 0;
+    std::uint64_t forgotten = 0;           ///< failed or left members removed after t_cleanup
+    std::uint64_t refuted = 0;             ///< claims about this node answered with a higher generation
+
+    friend bool operator==(const membership_statistics&, const membership_statistics&) = default;
+};
+
+/// The payload: a membership table with gossip-style failure detection. The table is a vector
+/// in address order (hence ordered addresses): 32 bytes a member with a 4-byte address.
+template <class Address>
+    requires wire::encodable<Address> && std::totally_ordered<Address>
+class membership {
+public:
+    using address_type = Address;
+    using member_type = member<Address>;
+    using event_type = member_event<Address>;
+    /// Called once the table is up to date, after the read() or on_period() that caused the
+    /// event. It must not call read() or on_period().
+    using event_handler = std::function<void(const event_type&)>;
+
+    /// Bytes an entry takes on the wire besides its address.
+    static constexpr std::size_t entry_overhead = 8 + 8 + 1;
+
+    membership() : membership(membership_options{}) {}
+
+    /// Throws std::invalid_argument naming the impossible option.
+    explicit membership(const membership_options& options, event_handler on_event = {})
+        : options_(validated(options)), t_fail_(options.t_fail), t_cleanup_(options.t_cleanup),
+          on_event_(std::move(on_event))
+    {
+    }
+
+    // --- the application's side -----------------------------------------------------------
+    void on_event(event_handler handler) { on_event_ = std::move(handler); }
+
+    /// Announces a clean leave: this node's entry turns left (a last heartbeat, so that it is
+    /// news everywhere) and it stops beating. Keep the node running for a few periods so that
+    /// the news spreads; others report `left` rather than `failed`. Leaving is final for this
+    /// incarnation: to come back, start a new one.
+    void leave() noexcept
+    {
+        if (!left_) {
+            left_ = true;
+            ++heartbeat_;
+        }
+    }
+
+    [[nodiscard]] bool has_left() const noexcept { return left_; }
+    [[nodiscard]] const Address& self() const noexcept { return self_; }
+    /// This incarnation's generation; nothing until the first period (unless set in the options).
+    [[nodiscard]] std::optional<std::uint64_t> generation() const noexcept { return generation_; }
+    [[nodiscard]] std::uint64_t heartbeat() const noexcept { return heartbeat_; }
+
+    /// Every other member this node knows, alive, failed or left, in address order.
+    [[nodiscard]] std::span<const member_type> members() const noexcept { return table_; }
+
+    /// The row of another member, or nullptr when unknown (this node itself has none).
+    [[nodiscard]] const member_type* find(const Address& a) const noexcept
+    {
+        const auto it = lower_bound(a);
+        return it != table_.end() && it->address == a ? &*it : nullptr;
+    }
+
+    /// What this node believes of `a` (itself included), or nothing when it does not know it.
+    [[nodiscard]] std::optional<member_status> status_of(const Address& a) const noexcept
+    {
+        if (a == self_) {
+            return left_ ? member_status::left : member_status::alive;
+        }
+        const auto* m = find(a);
+        return m != nullptr ? std::optional(m->status) : std::nullopt;
+    }
+
+    /// Other members believed alive.
+    [[nodiscard]] std::size_t alive_count() const noexcept
+    {
+        return static_cast<std::size_t>(
+            std::count_if(table_.begin(), table_.end(), [](const member_type& m) { return m.status == member_status::alive; }));
+    }
+
+    /// Their addresses, in address order: contacts to (re)join a view with, say.
+    [[nodiscard]] std::vector<Address> alive_members() const
+    {
+        std::vector<Address> out;
+        out.reserve(alive_count());
+        for (const auto& m : table_) {
+            if (m.status == member_status::alive) {
+                out.push_back(m.address);
+            }
+        }
+        return out;
+    }
+
+    /// Heap bytes held: the table and the scratch buffers, by capacity.
+    [[nodiscard]] std::size_t memory_bytes() const noexcept
+    {
+        return table_.capacity() * sizeof(member_type) + incoming_.capacity() * sizeof(incoming_entry) +
+               events_.capacity() * sizeof(event_type);
+    }
+
+    [[nodiscard]] const membership_statistics& statistics() const noexcept { return stats_; }
+    [[nodiscard]] const membership_options& options() const noexcept { return options_; }
+
+    // --- the node's side (payload_policy) ----------------------------------------------------
+    void start(const payload_context<Address>& context)
+    {
+        self_ = context.self;
+        if (options_.generation) {
+            generation_ = std::max(*options_.generation, floor_);
+        }
+    }
+
+    /// Beats the heart, and judges every member by the node's clock.
+    void on_period(std::chrono::nanoseconds now)
+    {
+        if (!clock_started_) {
+            clock_started_ = true;
+            // Whatever was learned before the clock started was learned just now.
+            for (auto& m : table_) {
+                m.since = now;
+            }
+            if (!generation_) {
+                generation_ = std::max(static_cast<std::uint64_t>(std::max<std::int64_t>(now.count(), 0)), floor_);
+            }
+        }
+        now_ = now;
+        if (!left_) {
+            ++heartbeat_;
+        }
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < table_.size(); ++i) {
+            auto& m = table_[i];
+            const auto quiet = now - m.since;
+            if (m.status == member_status::alive && quiet >= t_fail_) {
+                m.status = member_status::failed;
+                report(member_event_kind::failed, m);
+            }
+            if (m.status != member_status::alive && quiet >= t_cleanup_) {
+                ++stats_.forgotten;
+                continue;
+            }
+            if (kept != i) {
+                table_[kept] = std::move(m);
+            }
+            ++kept;
+        }
+        table_.resize(kept);
+        // After a mass failure, give the memory back.
+        if (table_.capacity() > 64 && table_.size() < table_.capacity() / 4) {
+            table_.shrink_to_fit();
+        }
+        dispatch();
+    }
+
+    void write(wire::writer& w, wire::message_kind /*kind*/)
+    {
+        const std::size_t count_at = w.size();
+        w.u16(0);
+        std::size_t n = 0;
+        bool truncated = false;
+        if (generation_) {
+            const member_type own{self_, left_ ? member_status::left : member_status::alive, *generation_, heartbeat_,
+                                  now_};
+            if (append_if_fits(w, [&](wire::writer& out) { encode(out, own); })) {
+                ++n;
+            } else {
+                truncated = true;
+            }
+        }
+        // The others, from where the last truncated section stopped.
+        const std::size_t size = table_.size();
+        std::size_t first = resume_ ? static_cast<std::size_t>(lower_bound(*resume_) - table_.begin()) : 0;
+        first = first < size ? first : 0;
+        for (std::size_t k = 0; k < size && !truncated; ++k) {
+            const auto& m = table_[(first + k) % size];
+            if (!gossiped(m)) {
+                continue;
+            }
+            if (n == max_entries_per_section || !append_if_fits(w, [&](wire::writer& out) { encode(out, m); })) {
+                truncated = true;
+                resume_ = m.address;
+            } else {
+                ++n;
+            }
+        }
+        w.patch_u16(count_at, static_cast<std::uint16_t>(n));
+        if (!w.ok()) {
+            return;
+        }
+        stats_.entries_sent += n;
+        stats_.truncated_writes += truncated ? 1 : 0;
+    }
+
+    [[nodiscard]] bool read(wire::reader& r, wire::message_kind /*kind*/)
+    {
+        // Parse everything first: a malformed section changes nothing.
+        const std::size_t count = r.u16();
+        if (!r.ok() || count * entry_overhead > r.remaining()) {
+            return false;
+        }
+        incoming_.resize(count);
+        for (auto& e : incoming_) {
+            if (!wire::codec<Address>::read(r, e.address)) {
+                return false;
+            }
+            e.generation = r.u64();
+            e.heartbeat = r.u64();
+            const auto status = r.u8();
+            if (!r.ok() || status > 1 || e.generation == std::numeric_limits<std::uint64_t>::max()) {
+                return false;
+            }
+            e.left = status == 1;
+        }
+        if (!r.ok() || r.remaining() != 0) {
+            return false;
+        }
+        // In address order, to find repeats and to merge new members in one pass; an honest
+        // sender lists an address once.
+        std::sort(incoming_.begin(), incoming_.end(),
+                  [](const incoming_entry& a, const incoming_entry& b) { return a.address < b.address; });
+        const auto repeat = std::adjacent_find(incoming_.begin(), incoming_.end(),
+                                               [](const incoming_entry& a, const incoming_entry& b) {
+                                                   return a.address == b.address;
+                                               });
+        if (repeat != incoming_.end()) {
+            return false;
+        }
+
+        ++stats_.sections_received;
+        stats_.entries_received += count;
+        std::size_t fresh = 0;
+        for (auto& e : incoming_) {
+            e.fresh = false;
+            if (e.address == self_) {
+                claim_about_self(e);
+            } else if (auto it = lower_bound(e.address); it != table_.end() && it->address == e.address) {
+                merge(*it, e);
+            } else if (table_.size() + fresh >= options_.max_members) {
+                ++stats_.dropped_table_full;
+            } else {
+                e.fresh = true;
+                ++fresh;
+                ++stats_.updates;
+                if (!e.left) {
+                    report(member_event_kind::joined, e.address, e.generation);
+                }
+            }
+        }
+        insert_fresh(fresh);
+        dispatch();
+        return true;
+    }
+
+private:
+    struct incoming_entry {
+        std::uint64_t generation = 0;
+        std::uint64_t heartbeat = 0;
+        Address address{};
+        bool left = false;
+        bool fresh = false; ///< an unknown member, to be added
+    };
+
+    static constexpr std::size_t max_entries_per_section = 0xFFFF;
+
+    static const membership_options& validated(const membership_options& o)
+    {
+        if (auto problem = check(o)) {
+            throw std::invalid_argument("gossip::payload::membership_options: " + *problem);
+        }
+        return o;
+    }
+
+    // Versions in order: a higher generation wins; within one, leaving is final; then the
+    // higher heartbeat.
+    [[nodiscard]] static auto version(std::uint64_t generation, bool left, std::uint64_t heartbeat) noexcept
+    {
+        return std::tuple(generation, left, heartbeat);
+    }
+    [[nodiscard]] static auto version(const incoming_entry& e) noexcept
+    {
+        return version(e.generation, e.left, e.heartbeat);
+    }
+    [[nodiscard]] static auto version(const member_type& m) noexcept
+    {
+        return version(m.generation, m.status == member_status::left, m.heartbeat);
+    }
+
+    [[nodiscard]] auto lower_bound(const Address& a) const noexcept
+    {
+        return std::lower_bound(table_.begin(), table_.end(), a,
+                                [](const member_type& m, const Address& key) { return m.address < key; });
+    }
+    [[nodiscard]] auto lower_bound(const Address& a) noexcept
+    {
+        return std::lower_bound(table_.begin(), table_.end(), a,
+                                [](const member_type& m, const Address& key) { return m.address < key; });
+    }
+
+    // Failed members stay home; a leave travels for as long as a heartbeat may take to spread.
+    [[nodiscard]] bool gossiped(const member_type& m) const noexcept
+    {
+        return m.status == member_status::alive || (m.status == member_status::left && now_ - m.since < t_fail_);
+    }
+
+    static void encode(wire::writer& w, const member_type& m)
+    {
+        wire::codec<Address>::write(w, m.address);
+        w.u64(m.generation);
+        w.u64(m.heartbeat);
+        w.u8(m.status == member_status::left ? 1 : 0);
+    }
+
+    // Writes one entry through write(out) only if all of it fits; otherwise w is left as it was.
+    template <class Write>
+    static bool append_if_fits(wire::writer& w, Write&& write)
+    {
+        wire::writer attempt = w;
+        write(attempt);
+        if (!attempt.ok()) {
+            return false;
+        }
+        w = attempt;
+        return true;
+    }
+
+    // Someone speaks of this node. A version above its own comes from an earlier life (or a
+    // forgery): move past it, so that this incarnation supersedes it everywhere.
+    void claim_about_self(const incoming_entry& e) noexcept
+    {
+        // Past the highest generation lies only the reserved one, which every peer would refuse:
+        // such a claim is not followed (gossip is not authenticated; see the top of this file).
+        if (left_ || e.generation >= std::numeric_limits<std::uint64_t>::max() - 1) {
+            return;
+        }
+        if (!generation_) {
+            floor_ = std::max(floor_, e.generation + 1);
+            return;
+        }
+        // Strictly newer: our own entry echoed back is no claim.
+        if (version(e) > version(*generation_, false, heartbeat_)) {
+            generation_ = e.generation + 1;
+            ++stats_.refuted;
+        }
+    }
+
+    void merge(member_type& m, const incoming_entry& e)
+    {
+        const auto order = version(e) <=> version(m);
+        if (order <= 0) {
+            stats_.stale_ignored += order < 0 ? 1 : 0;
+            return;
+        }
+        ++stats_.updates;
+        const auto before = m.status;
+        const auto before_generation = m.generation;
+        m.generation = e.generation;
+        m.heartbeat = e.heartbeat;
+        if (e.left) {
+            if (before != member_status::left || before_generation != e.generation) {
+                m.since = now_;
+            }
+            m.status = member_status::left;
+            if (before != member_status::left) {
+                report(member_event_kind::left, m);
+            }
+            return;
+        }
+        m.status = member_status::alive;
+        m.since = now_;
+        if (before == member_status::failed) {
+            report(member_event_kind::recovered, m);
+        } else if (before == member_status::left) {
+            report(member_event_kind::joined, m); // left is final within a generation: a new one
+        } else if (e.generation > before_generation) {
+            report(member_event_kind::restarted, m);
+        }
+    }
+
+    // Merges the `count` entries of incoming_ marked fresh (in address order, as read() sorted
+    // them) into the table, from the back, so that they need no buffer of their own.
+    void insert_fresh(std::size_t count)
+    {
+        if (count == 0) {
+            return;
+        }
+        std::size_t i = table_.size();
+        std::size_t k = i + count;
+        if (k > table_.capacity()) {
+            // Members arrive a few at a time: grow by a quarter rather than double, for less slack.
+            table_.reserve(std::max(k, table_.capacity() + table_.capacity() / 4));
+        }
+        table_.resize(k);
+        for (std::size_t j = incoming_.size(); j > 0;) {
+            const auto& e = incoming_[--j];
+            if (!e.fresh) {
+                continue;
+            }
+            while (i > 0 && e.address < table_[i - 1].address) {
+                table_[--k] = std::move(table_[--i]);
+            }
+            table_[--k] = member_type{e.address, e.left ? member_status::left : member_status::alive, e.generation,
+                                      e.heartbeat, now_};
+        }
+    }
+
+    void report(member_event_kind kind, const member_type& m) { report(kind, m.address, m.generation); }
+
+    void report(member_event_kind kind, const Address& address, std::uint64_t generation)
+    {
+        switch (kind) {
+        case member_event_kind::joined: ++stats_.joined; break;
+        case member_event_kind::failed: ++stats_.failures_detected; break;
+        case member_event_kind::left: ++stats_.left; break;
+        case member_event_kind::recovered: ++stats_.recovered; break;
+        case member_event_kind::restarted: ++stats_.restarted; break;
+        }
+        events_.push_back(event_type{kind, address, generation});
+    }
+
+    void dispatch()
+    {
+        if (on_event_) {
+            for (const auto& e : events_) {
+                on_event_(e);
+            }
+        }
+        events_.clear();
+    }
+
+    membership_options options_;
+    std::chrono::nanoseconds t_fail_;
+    std::chrono::nanoseconds t_cleanup_;
+    event_handler on_event_;
+    Address self_{};
+    std::optional<std::uint64_t> generation_;
+    std::uint64_t floor_ = 0; ///< the lowest generation this incarnation may take
+    std::uint64_t heartbeat_ = 0;
+    bool left_ = false;
+    bool clock_started_ = false;
+    std::chrono::nanoseconds now_{0}; ///< the node's clock at the latest period
+    std::vector<member_type> table_;  // in address order
+    std::optional<Address> resume_;   ///< where the next section's window starts
+    membership_statistics stats_;
+    // Scratch, kept between calls so that steady-state gossip allocates nothing.
+    std::vector<incoming_entry> incoming_;
+    std::vector<event_type> events_;
+};
+
+} // namespace gossip::payload

@@ -1,0 +1,688 @@
+#include "support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+using gossip::payload::member_event_kind;
+using gossip::payload::member_status;
+using gossip::payload::membership_options;
+using gossip::wire::message_kind;
+using table = gossip::payload::membership<test::address>;
+using event = gossip::payload::member_event<test::address>;
+using namespace std::chrono_literals;
+
+namespace {
+
+using member_node = gossip::gossip_node<gossip::transport::in_memory, gossip::peer_selection::random,
+                                        gossip::view_selection::blind, gossip::propagation::push_pull, table>;
+using simulator = gossip::sim::simulator<member_node>;
+
+constexpr auto period = 1000ms; // the config's default: one round of the simulator
+
+membership_options timeouts(std::chrono::milliseconds t_fail, std::chrono::milliseconds t_cleanup)
+{
+    membership_options o;
+    o.t_fail = t_fail;
+    o.t_cleanup = t_cleanup;
+    return o;
+}
+
+// Periods a member must stay quiet before it is declared failed.
+std::size_t periods_of(std::chrono::milliseconds t)
+{
+    return static_cast<std::size_t>((t + period - 1ms) / period);
+}
+
+std::size_t round_of(std::chrono::nanoseconds t)
+{
+    return static_cast<std::size_t>(t / period);
+}
+
+member_status status_after(member_event_kind kind)
+{
+    switch (kind) {
+    case member_event_kind::failed: return member_status::failed;
+    case member_event_kind::left: return member_status::left;
+    default: return member_status::alive;
+    }
+}
+
+// A simulated cluster whose every event is logged with the round it happened in.
+struct cluster {
+    struct record {
+        std::size_t round = 0;
+        std::size_t observer = 0;
+        event what;
+    };
+
+    std::vector<record> events;
+    std::unique_ptr<simulator> sim;
+
+    cluster(std::size_t n, const membership_options& o, std::uint64_t seed, std::size_t max_message_bytes = 1400)
+    {
+        auto cfg = test::small_config(20);
+        cfg.max_message_bytes = max_message_bytes;
+        sim = std::make_unique<simulator>(n, cfg, seed, gossip::transport::network_options{}, [this, o](std::size_t i) {
+            return table(o, [this, i](const event& e) {
+                events.push_back(record{sim->round(), i, e});
+                // The handler sees the table as the event left it.
+                CHECK(sim->node(i).payload().status_of(e.address) == status_after(e.kind));
+            });
+        });
+        sim->bootstrap(gossip::sim::random_graph{});
+    }
+    cluster(const cluster&) = delete;
+    cluster& operator=(const cluster&) = delete;
+    cluster(cluster&&) = delete;
+    cluster& operator=(cluster&&) = delete;
+    ~cluster() = default;
+
+    [[nodiscard]] const table& at(std::size_t i) const { return sim->node(i).payload(); }
+
+    /// Events of one kind about one member, at most one per observer; the rounds they came in.
+    [[nodiscard]] std::vector<std::optional<std::size_t>> rounds_of(member_event_kind kind, std::size_t about) const
+    {
+        std::vector<std::optional<std::size_t>> out(sim->size());
+        for (const auto& r : events) {
+            if (r.what.kind == kind && r.what.address == test::address{static_cast<std::uint32_t>(about)}) {
+                CHECK_FALSE(out[r.observer].has_value());
+                out[r.observer] = r.round;
+            }
+        }
+        return out;
+    }
+
+    [[nodiscard]] std::size_t count(member_event_kind kind) const
+    {
+        return static_cast<std::size_t>(
+            std::count_if(events.begin(), events.end(), [&](const record& r) { return r.what.kind == kind; }));
+    }
+
+    /// Live nodes other than `about` that believe it has `status`.
+    [[nodiscard]] std::size_t believing(std::size_t about, std::optional<member_status> status) const
+    {
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < sim->size(); ++i) {
+            if (i != about && sim->is_up(i) && at(i).status_of(test::address{static_cast<std::uint32_t>(about)}) == status) {
+                ++n;
+            }
+        }
+        return n;
+    }
+
+    [[nodiscard]] std::size_t live_others(std::size_t about) const
+    {
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < sim->size(); ++i) {
+            n += i != about && sim->is_up(i) ? 1 : 0;
+        }
+        return n;
+    }
+};
+
+// --- one table on its own -----------------------------------------------------------------
+
+struct entry {
+    std::uint32_t address = 0;
+    std::uint64_t generation = 0;
+    std::uint64_t heartbeat = 0;
+    std::uint8_t status = 0;
+};
+
+table started(std::uint32_t self, const membership_options& o = {}, std::vector<event>* log = nullptr)
+{
+    table t(o);
+    if (log != nullptr) {
+        t.on_event([log](const event& e) { log->push_back(e); });
+    }
+    t.start(gossip::payload_context<test::address>{test::address{self}, self});
+    return t;
+}
+
+std::vector<std::byte> section(table& t, std::size_t budget = 1400)
+{
+    std::vector<std::byte> buffer(budget);
+    gossip::wire::writer w{std::span(buffer)};
+    t.write(w, message_kind::request);
+    REQUIRE(w.ok());
+    buffer.resize(w.size());
+    return buffer;
+}
+
+std::vector<std::byte> raw(std::span<const entry> entries, std::size_t count_override = 0)
+{
+    std::vector<std::byte> bytes(2 + entries.size() * 21);
+    gossip::wire::writer w{std::span(bytes)};
+    w.u16(static_cast<std::uint16_t>(count_override != 0 ? count_override : entries.size()));
+    for (const auto& e : entries) {
+        w.u32(e.address);
+        w.u64(e.generation);
+        w.u64(e.heartbeat);
+        w.u8(e.status);
+    }
+    REQUIRE(w.ok());
+    return bytes;
+}
+
+std::vector<std::byte> raw(std::initializer_list<entry> entries, std::size_t count_override = 0)
+{
+    return raw(std::span(entries.begin(), entries.size()), count_override);
+}
+
+bool feed(table& t, const std::vector<std::byte>& bytes)
+{
+    gossip::wire::reader r{std::span(bytes)};
+    return t.read(r, message_kind::request);
+}
+
+std::vector<entry> decode(const std::vector<std::byte>& bytes)
+{
+    gossip::wire::reader r{std::span(bytes)};
+    std::vector<entry> out(r.u16());
+    for (auto& e : out) {
+        e.address = r.u32();
+        e.generation = r.u64();
+        e.heartbeat = r.u64();
+        e.status = r.u8();
+    }
+    REQUIRE(r.ok());
+    REQUIRE(r.remaining() == 0);
+    return out;
+}
+
+constexpr test::address addr(std::uint32_t i) { return test::address{i}; }
+
+} // namespace
+
+
+// --- in the simulator ---------------------------------------------------------------------
+
+TEST_CASE("membership: every node learns every member")
+{
+    // 200 members do not fit a 1400-byte datagram (about 60 entries do): the window rotates.
+    // t_fail allows 10 periods per window's worth of the table, so nobody is suspected.
+    cluster c(200, timeouts(40s, 80s), 1);
+    c.sim->run(60);
+    std::uint64_t truncated = 0;
+    for (std::size_t i = 0; i < c.sim->size(); ++i) {
+        CAPTURE(i);
+        const auto& t = c.at(i);
+        CHECK(t.members().size() == 199);
+        CHECK(t.alive_count() == 199);
+        CHECK(t.alive_members().size() == 199);
+        CHECK(t.find(addr(static_cast<std::uint32_t>(i))) == nullptr);
+        CHECK(t.status_of(addr(static_cast<std::uint32_t>(i))) == member_status::alive);
+        CHECK(t.statistics().joined == 199);
+        truncated += t.statistics().truncated_writes;
+    }
+    CHECK(truncated > 0);
+    CHECK(c.count(member_event_kind::joined) == 200 * 199);
+    CHECK(c.count(member_event_kind::failed) == 0);
+}
+
+TEST_CASE("membership: a crashed node is declared failed by every live node within its T_fail bound")
+{
+    const auto o = timeouts(10s, 40s);
+    constexpr std::size_t n = 100;
+    cluster c(n, o, 2, 4096); // whole tables: 100 entries of 21 bytes
+    c.sim->run(20);
+    REQUIRE(c.count(member_event_kind::failed) == 0);
+    const std::size_t victim = 17;
+    const std::size_t crashed_at = c.sim->round();
+    c.sim->crash(victim);
+    // A heartbeat reaches every node within log2(n) rounds when whole tables travel both ways.
+    const std::size_t spread = static_cast<std::size_t>(std::bit_width(n));
+    const std::size_t fail = periods_of(o.t_fail);
+    c.sim->run(spread + fail + 10);
+    const auto failed = c.rounds_of(member_event_kind::failed, victim);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i == victim) {
+            continue;
+        }
+        CAPTURE(i);
+        REQUIRE(failed[i].has_value());
+        const auto* m = c.at(i).find(addr(victim));
+        REQUIRE(m != nullptr);
+        CHECK(m->status == member_status::failed);
+        // Locally: t_fail after its heartbeat last grew here (stamped at the period's start).
+        const std::size_t seen = round_of(m->since);
+        CHECK(*failed[i] == seen + fail);
+        // Globally: its last heartbeat had spread within log2(n) rounds of the crash.
+        CHECK(seen <= crashed_at + spread);
+        CHECK(*failed[i] <= crashed_at + spread + fail);
+    }
+    // Nobody else was suspected, ever.
+    CHECK(c.count(member_event_kind::failed) == n - 1);
+}
+
+TEST_CASE("membership: a restarted node is seen alive again with a higher generation")
+{
+    const auto o = timeouts(10s, 40s);
+    cluster c(50, o, 3);
+    c.sim->run(15);
+    const std::size_t victim = 9;
+    const auto old_generation = c.at(victim).generation();
+    REQUIRE(old_generation.has_value());
+    c.sim->crash(victim);
+    c.sim->run(periods_of(o.t_fail) + 8);
+    REQUIRE(c.believing(victim, member_status::failed) == 49);
+    const auto contacts = test::addresses({0, 1, 2});
+    c.sim->restart(victim, contacts);
+    c.sim->run(8);
+    const auto new_generation = c.at(victim).generation();
+    REQUIRE(new_generation.has_value());
+    CHECK(*new_generation > *old_generation);
+    const auto recovered = c.rounds_of(member_event_kind::recovered, victim);
+    for (std::size_t i = 0; i < c.sim->size(); ++i) {
+        if (i == victim) {
+            continue;
+        }
+        CAPTURE(i);
+        const auto* m = c.at(i).find(addr(victim));
+        REQUIRE(m != nullptr);
+        CHECK(m->status == member_status::alive);
+        CHECK(m->generation == *new_generation); // the old entry is superseded
+        CHECK(recovered[i].has_value());
+    }
+    for (const auto& r : c.events) {
+        if (r.what.kind == member_event_kind::recovered) {
+            CHECK(r.what.generation == *new_generation);
+        }
+    }
+    // The new incarnation learned everybody, and had no reason to move its generation again.
+    CHECK(c.at(victim).alive_count() == 49);
+    CHECK(c.at(victim).statistics().refuted == 0);
+    CHECK(c.count(member_event_kind::failed) == 49);
+    CHECK(c.count(member_event_kind::restarted) == 0);
+}
+
+TEST_CASE("membership: a node restarted within T_fail is reported restarted, never failed")
+{
+    const auto o = timeouts(10s, 40s);
+    cluster c(50, o, 4);
+    c.sim->run(15);
+    const std::size_t victim = 21;
+    const auto old_generation = c.at(victim).generation();
+    c.sim->crash(victim);
+    c.sim->run(2);
+    const auto contacts = test::addresses({3});
+    c.sim->restart(victim, contacts);
+    c.sim->run(periods_of(o.t_fail) + 8);
+    const auto new_generation = c.at(victim).generation();
+    REQUIRE(new_generation.has_value());
+    CHECK(*new_generation > *old_generation);
+    const auto restarted = c.rounds_of(member_event_kind::restarted, victim);
+    for (std::size_t i = 0; i < c.sim->size(); ++i) {
+        if (i != victim) {
+            CAPTURE(i);
+            CHECK(restarted[i].has_value());
+            CHECK(c.at(i).find(addr(victim))->generation == *new_generation);
+        }
+    }
+    CHECK(c.count(member_event_kind::failed) == 0);
+    CHECK(c.count(member_event_kind::recovered) == 0);
+}
+
+TEST_CASE("membership: a leave spreads and is reported as left, not failed")
+{
+    const auto o = timeouts(10s, 30s);
+    cluster c(60, o, 5);
+    c.sim->run(15);
+    const std::size_t leaver = 11;
+    auto& p = c.sim->node(leaver).payload();
+    const auto heartbeat = p.heartbeat();
+    p.leave();
+    CHECK(p.has_left());
+    CHECK(p.status_of(addr(leaver)) == member_status::left);
+    c.sim->run(3); // it lingers, gossiping its leave, and then its process exits
+    CHECK(p.heartbeat() == heartbeat + 1); // a last beat, and no more
+    c.sim->crash(leaver);
+    c.sim->run(periods_of(o.t_fail) + 8);
+    const auto left = c.rounds_of(member_event_kind::left, leaver);
+    for (std::size_t i = 0; i < c.sim->size(); ++i) {
+        if (i != leaver) {
+            CAPTURE(i);
+            CHECK(left[i].has_value());
+            CHECK(c.at(i).status_of(addr(leaver)) == member_status::left);
+        }
+    }
+    CHECK(c.count(member_event_kind::left) == 59);
+    CHECK(c.count(member_event_kind::failed) == 0);
+    // Forgotten t_cleanup after the leave was learned, and not brought back.
+    c.sim->run(periods_of(o.t_cleanup));
+    CHECK(c.believing(leaver, std::nullopt) == 59);
+    c.sim->run(20);
+    CHECK(c.believing(leaver, std::nullopt) == 59);
+    CHECK(c.count(member_event_kind::joined) == 60 * 59);
+}
+
+TEST_CASE("membership: a failed member is forgotten T_cleanup after its heartbeat last grew")
+{
+    const auto o = timeouts(10s, 20s);
+    cluster c(50, o, 6);
+    c.sim->run(10);
+    const std::size_t victim = 30;
+    c.sim->crash(victim);
+    std::vector<std::optional<std::size_t>> seen(c.sim->size());
+    std::vector<std::optional<std::size_t>> forgotten(c.sim->size());
+    c.sim->run(50, [&](simulator& s) {
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            if (const auto* m = c.at(i).find(addr(victim))) {
+                seen[i] = round_of(m->since);
+                CHECK_FALSE(forgotten[i].has_value()); // never back once forgotten
+            } else if (i != victim && !forgotten[i]) {
+                forgotten[i] = s.round();
+            }
+        }
+    });
+    for (std::size_t i = 0; i < c.sim->size(); ++i) {
+        if (i != victim) {
+            CAPTURE(i);
+            REQUIRE(seen[i].has_value());
+            REQUIRE(forgotten[i].has_value());
+            CHECK(*forgotten[i] == *seen[i] + periods_of(o.t_cleanup));
+        }
+    }
+    CHECK(c.count(member_event_kind::failed) == 49);
+    CHECK(c.count(member_event_kind::joined) == 50 * 49);
+}
+
+TEST_CASE("membership: a partitioned node is declared failed, and recovered with the same generation when the partition heals")
+{
+    const auto o = timeouts(10s, 60s);
+    cluster c(40, o, 7);
+    c.sim->run(10);
+    const std::size_t island = 5;
+    const auto generation = c.at(island).generation();
+    const auto side = test::addresses({island});
+    c.sim->network().partition(side);
+    c.sim->run(periods_of(o.t_fail) + 8);
+    CHECK(c.believing(island, member_status::failed) == 39);
+    CHECK(c.at(island).alive_count() == 0); // and it thinks everybody else failed
+    c.sim->network().heal();
+    c.sim->run(10);
+    CHECK(c.believing(island, member_status::alive) == 39);
+    CHECK(c.at(island).alive_count() == 39);
+    CHECK(c.at(island).generation() == generation);
+    CHECK(c.count(member_event_kind::recovered) == 2 * 39);
+    for (const auto& r : c.events) {
+        if (r.what.kind == member_event_kind::recovered && r.what.address == addr(island)) {
+            CHECK(r.what.generation == *generation);
+        }
+    }
+}
+
+// --- one table, by hand -------------------------------------------------------------------
+
+TEST_CASE("membership: stale gossip does not revive a failed member before T_cleanup")
+{
+    std::vector<event> log;
+    auto t = started(1, timeouts(5s, 10s), &log);
+    t.on_period(1s);
+    REQUIRE(feed(t, raw({{7, 100, 10, 0}})));
+    for (auto now = 2s; now <= 6s; now += 1s) {
+        t.on_period(now);
+    }
+    REQUIRE(t.status_of(addr(7)) == member_status::failed);
+    REQUIRE(log.size() == 2);
+    for (auto now = 7s; now <= 10s; now += 1s) {
+        CHECK(feed(t, raw({{7, 100, 10, 0}})));  // the same heartbeat
+        CHECK(feed(t, raw({{7, 100, 9, 0}})));   // an older one
+        CHECK(feed(t, raw({{7, 99, 500, 0}})));  // an older generation
+        t.on_period(now);
+        CHECK(t.status_of(addr(7)) == member_status::failed);
+    }
+    CHECK(log.size() == 2);
+    CHECK(t.statistics().stale_ignored == 8);
+    t.on_period(11s); // t_cleanup after its heartbeat last grew, at 1 s
+    CHECK(t.status_of(addr(7)) == std::nullopt);
+    CHECK(t.statistics().forgotten == 1);
+}
+
+TEST_CASE("membership: a failed member whose heartbeat grows again is recovered")
+{
+    std::vector<event> log;
+    auto t = started(1, timeouts(5s, 10s), &log);
+    t.on_period(1s);
+    REQUIRE(feed(t, raw({{7, 100, 10, 0}, {8, 100, 10, 0}})));
+    t.on_period(6s);
+    REQUIRE(t.alive_count() == 0);
+    REQUIRE(feed(t, raw({{7, 100, 11, 0}, {8, 101, 0, 0}})));
+    CHECK(t.alive_count() == 2);
+    REQUIRE(log.size() == 6);
+    CHECK(log[4] == event{member_event_kind::recovered, addr(7), 100});
+    CHECK(log[5] == event{member_event_kind::recovered, addr(8), 101}); // a restart, by its generation
+    t.on_period(10s);
+    CHECK(t.alive_count() == 2); // timed from the recovery, at 6 s
+}
+
+TEST_CASE("membership: a leave is final within its generation")
+{
+    std::vector<event> log;
+    auto t = started(1, {}, &log);
+    t.on_period(1s);
+    REQUIRE(feed(t, raw({{7, 3, 10, 0}})));
+    REQUIRE(feed(t, raw({{7, 3, 11, 1}})));
+    CHECK(t.status_of(addr(7)) == member_status::left);
+    REQUIRE(feed(t, raw({{7, 3, 50, 0}}))); // heartbeats in flight from before the leave
+    CHECK(t.status_of(addr(7)) == member_status::left);
+    CHECK(t.statistics().stale_ignored == 1);
+    REQUIRE(feed(t, raw({{7, 4, 1, 0}}))); // a new incarnation
+    CHECK(t.status_of(addr(7)) == member_status::alive);
+    const std::vector<event> expected{{member_event_kind::joined, addr(7), 3},
+                                      {member_event_kind::left, addr(7), 3},
+                                      {member_event_kind::joined, addr(7), 4}};
+    CHECK(log == expected);
+}
+
+TEST_CASE("membership: a leave is gossiped for T_fail and remembered for T_cleanup")
+{
+    auto t = started(1, timeouts(5s, 10s));
+    t.on_period(1s);
+    REQUIRE(feed(t, raw({{7, 3, 11, 1}}))); // never seen alive: remembered, but no event
+    CHECK(t.statistics().left == 0);
+    const auto carries_7 = [&] {
+        const auto entries = decode(section(t));
+        return std::any_of(entries.begin(), entries.end(), [](const entry& e) { return e.address == 7 && e.status == 1; });
+    };
+    CHECK(carries_7());
+    t.on_period(5s);
+    CHECK(carries_7());
+    t.on_period(6s);
+    CHECK_FALSE(carries_7());
+    CHECK(t.status_of(addr(7)) == member_status::left);
+    REQUIRE(feed(t, raw({{7, 3, 10, 0}}))); // stale: refused while remembered
+    CHECK(t.status_of(addr(7)) == member_status::left);
+    t.on_period(11s);
+    CHECK(t.status_of(addr(7)) == std::nullopt);
+}
+
+TEST_CASE("membership: a node that hears of itself at a higher version moves to a higher generation")
+{
+    membership_options o;
+    o.generation = 5;
+    auto t = started(1, o);
+    CHECK(t.generation() == 5u);
+    t.on_period(1s);
+    t.on_period(2s);
+    REQUIRE(t.heartbeat() == 2);
+    REQUIRE(feed(t, raw({{1, 5, 2, 0}}))); // its own entry, echoed back
+    REQUIRE(feed(t, raw({{1, 4, 100, 0}}))); // an earlier life
+    CHECK(t.generation() == 5u);
+    REQUIRE(feed(t, raw({{1, 5, 3, 0}}))); // an earlier life with the same generation
+    CHECK(t.generation() == 6u);
+    REQUIRE(feed(t, raw({{1, 6, 0, 1}}))); // a claim that it left
+    CHECK(t.generation() == 7u);
+    CHECK(t.statistics().refuted == 2);
+    // A claim it cannot move past (only the reserved generation is higher) is not followed, so
+    // that its sections stay readable.
+    REQUIRE(feed(t, raw({{1, std::numeric_limits<std::uint64_t>::max() - 1, 0, 0}})));
+    CHECK(t.generation() == 7u);
+    const auto entries = decode(section(t));
+    auto peer = started(2);
+    CHECK(feed(peer, section(t)));
+    REQUIRE_FALSE(entries.empty());
+    CHECK(entries.front().address == 1);
+    CHECK(entries.front().generation == 7);
+    CHECK(entries.front().status == 0);
+    CHECK(t.members().empty());
+}
+
+TEST_CASE("membership: the generation comes from the clock at the first period unless set")
+{
+    auto t = started(1);
+    CHECK_FALSE(t.generation().has_value());
+    // Before its first period a node says nothing of itself; what it learns is timed from then.
+    CHECK(decode(section(t)).empty());
+    constexpr std::uint64_t earlier = 50'000'000'000; // an earlier life, its clock ahead of ours
+    REQUIRE(feed(t, raw({{7, 1, 1, 0}, {1, earlier, 0, 0}})));
+    t.on_period(40s);
+    CHECK(t.generation() == earlier + 1);
+    t.on_period(40s + membership_options{}.t_fail - 1s);
+    CHECK(t.status_of(addr(7)) == member_status::alive);
+    auto u = started(2);
+    u.on_period(123s);
+    CHECK(u.generation() == std::uint64_t{123'000'000'000});
+    const auto entries = decode(section(u));
+    REQUIRE(entries.size() == 1);
+    CHECK(entries.front().heartbeat == 1);
+}
+
+TEST_CASE("membership: a table larger than the datagram rotates so that every entry travels")
+{
+    auto t = started(0);
+    t.on_period(1s);
+    // Learned interleaved, five sections of every fifth address, merged into one ordered table.
+    for (std::uint32_t s = 0; s < 5; ++s) {
+        std::vector<entry> others;
+        for (std::uint32_t a = 300 - s; a >= 1 && a <= 300; a -= 5) {
+            others.push_back(entry{a, 1, a, 0});
+        }
+        REQUIRE(feed(t, raw(others)));
+    }
+    REQUIRE(t.members().size() == 300);
+    constexpr std::size_t budget = 2 + 19 * 21; // the own entry and 18 others
+    std::vector<std::uint32_t> sent;
+    const std::size_t sections = (300 + 17) / 18;
+    for (std::size_t s = 0; s < sections; ++s) {
+        const auto entries = decode(section(t, budget));
+        REQUIRE(entries.size() == 19);
+        CHECK(entries.front().address == 0);
+        for (std::size_t k = 1; k < entries.size(); ++k) {
+            sent.push_back(entries[k].address);
+        }
+    }
+    // One rotation sends every entry once, in address order, and the next starts over.
+    REQUIRE(sent.size() == sections * 18);
+    for (std::size_t k = 0; k < sent.size(); ++k) {
+        CHECK(sent[k] == k % 300 + 1);
+    }
+    CHECK(t.statistics().truncated_writes == sections);
+    CHECK(t.statistics().entries_sent == sections * 19);
+}
+
+TEST_CASE("membership: a malformed section is refused at every truncation point and leaves the table unchanged")
+{
+    auto a = started(1);
+    a.on_period(1s);
+    REQUIRE(feed(a, raw({{7, 1, 5, 0}, {8, 2, 6, 1}, {9, 3, 7, 0}})));
+    const auto good = section(a);
+    REQUIRE(decode(good).size() == 4);
+    const auto fresh_b = [] {
+        auto b = started(2);
+        b.on_period(1s);
+        REQUIRE(feed(b, raw({{7, 1, 2, 0}, {3, 1, 1, 0}})));
+        return b;
+    };
+    const auto reference = fresh_b();
+    const std::vector<gossip::payload::member<test::address>> before(reference.members().begin(),
+                                                                     reference.members().end());
+    for (std::size_t n = 0; n < good.size(); ++n) {
+        CAPTURE(n);
+        std::vector<event> log;
+        auto b = fresh_b();
+        b.on_event([&](const event& e) { log.push_back(e); });
+        const std::vector<std::byte> cut(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n));
+        CHECK_FALSE(feed(b, cut));
+        CHECK(std::equal(b.members().begin(), b.members().end(), before.begin(), before.end()));
+        CHECK(b.statistics() == reference.statistics());
+        CHECK(log.empty());
+    }
+    auto trailing = good;
+    trailing.push_back(std::byte{0});
+    auto b = fresh_b();
+    CHECK_FALSE(feed(b, trailing));
+    CHECK(std::equal(b.members().begin(), b.members().end(), before.begin(), before.end()));
+    CHECK(feed(b, good)); // and the whole section is fine
+    CHECK(b.members().size() == 5);
+}
+
+TEST_CASE("membership: sections with a bad status, a repeated address, a reserved generation or an absurd count are refused")
+{
+    auto t = started(1);
+    t.on_period(1s);
+    REQUIRE(feed(t, raw({{7, 1, 1, 0}})));
+    const auto before = t.statistics();
+    constexpr auto reserved = std::numeric_limits<std::uint64_t>::max();
+    CHECK_FALSE(feed(t, raw({{8, 1, 1, 2}})));                         // status neither alive nor left
+    CHECK_FALSE(feed(t, raw({{8, 1, 1, 0}, {9, 1, 1, 0}, {8, 1, 2, 0}}))); // an address twice
+    CHECK_FALSE(feed(t, raw({{8, reserved, 1, 0}})));                  // no higher generation could follow
+    CHECK_FALSE(feed(t, raw({{8, 1, 1, 0}}, 0xFFFF)));                 // a count the bytes cannot hold
+    CHECK_FALSE(feed(t, raw({{8, 1, 1, 0}, {9, 1, 1, 0}}, 1)));        // fewer entries than bytes
+    CHECK(t.statistics() == before);
+    CHECK(t.members().size() == 1);
+    CHECK(t.generation() == std::uint64_t{1'000'000'000});
+}
+
+TEST_CASE("membership: the table stays bounded under a flood of fresh addresses")
+{
+    auto o = timeouts(5s, 10s);
+    o.max_members = 64;
+    auto t = started(0, o);
+    t.on_period(1s);
+    std::uint32_t next = 1;
+    for (int s = 0; s < 40; ++s) {
+        std::vector<entry> junk;
+        for (int k = 0; k < 50; ++k) {
+            junk.push_back(entry{next++, 1, 1, static_cast<std::uint8_t>(k % 2)});
+        }
+        REQUIRE(feed(t, raw(junk)));
+    }
+    CHECK(t.members().size() == 64);
+    CHECK(t.statistics().dropped_table_full == 40 * 50 - 64);
+    CHECK(t.memory_bytes() < 64 * 4 * sizeof(gossip::payload::member<test::address>) + 64 * 1024);
+    // Silent, the flood is declared failed and forgotten, and makes room again.
+    t.on_period(11s);
+    CHECK(t.members().empty());
+    REQUIRE(feed(t, raw({{5000, 1, 1, 0}})));
+    CHECK(t.alive_count() == 1);
+}
+
+TEST_CASE("membership: impossible options are refused with the reason")
+{
+    auto o = timeouts(0s, 10s);
+    CHECK_THROWS_WITH_AS(table{o}, doctest::Contains("t_fail must be positive"), std::invalid_argument);
+    o = timeouts(10s, 19s);
+    CHECK_THROWS_WITH_AS(table{o}, doctest::Contains("less than 2 x t_fail"), std::invalid_argument);
+    o = timeouts(10s, 20s);
+    CHECK_NOTHROW(table{o});
+    o = timeouts(1s, std::chrono::hours{24 * 366});
+    CHECK_THROWS_AS(table{o}, std::invalid_argument);
+    o = {};
+    o.max_members = 0;
+    CHECK_THROWS_WITH_AS(table{o}, doctest::Contains("max_members"), std::invalid_argument);
+    o = {};
+    o.generation = std::numeric_limits<std::uint64_t>::max();
+    CHECK_THROWS_WITH_AS(table{o}, doctest::Contains("reserved"), std::invalid_argument);
+    CHECK(gossip::payload::check(membership_options{}) == std::nullopt);
+}
