@@ -550,19 +550,6 @@ private:
     }
 
     // --- writing ------------------------------------------------------------------------------
-    // Writes one element through write(out) only if all of it fits before `limit` bytes;
-    // otherwise w is left as it was.
-    template <class Write>
-    static bool append_within(wire::writer& w, std::size_t limit, Write&& write)
-    {
-        wire::writer attempt = w;
-        write(attempt);
-        if (!attempt.ok() || attempt.size() > limit) {
-            return false;
-        }
-        w = attempt;
-        return true;
-    }
 
     void write_rumors(wire::writer& w, wire::message_kind kind, std::size_t room)
     {
@@ -611,8 +598,8 @@ private:
         w.u16(0);
         std::uint16_t entries = 0;
         const auto append_entry = [&](const entry_type& e) {
-            if (entries == 0xFFFF ||
-                !append_within(w, entries_limit_at, [&](wire::writer& out) { wire::codec<entry_type>::write(out, e); })) {
+            const auto write = [&](wire::writer& out) { wire::codec<entry_type>::write(out, e); };
+            if (entries == 0xFFFF || !wire::append_if_fits(w, write, entries_limit_at)) {
                 return false;
             }
             ++entries;
@@ -680,7 +667,7 @@ private:
         if (as_items && answer_items_.size() > 0xFFFF) {
             return false;
         }
-        const bool fits = append_within(w, limit, [&](wire::writer& out) {
+        const bool fits = wire::append_if_fits(w, [&](wire::writer& out) {
             out.u8(as_items ? 1 : 0);
             out.u8(static_cast<std::uint8_t>(question.node.depth));
             out.u64(question.node.prefix);
@@ -698,7 +685,7 @@ private:
                     out.u64(s.count);
                 }
             }
-        });
+        }, limit);
         if (fits) {
             stats_.hashes_sent += answer_children_.size();
             stats_.digests_sent += answer_items_.size();
@@ -718,14 +705,14 @@ private:
         w.u16(0);
         std::uint16_t written = 0;
         for (const auto& p : probes) {
-            if (written >= most || !append_within(w, limit, [&](wire::writer& out) {
+            if (written >= most || !wire::append_if_fits(w, [&](wire::writer& out) {
                     out.u8(static_cast<std::uint8_t>(p.kind));
                     out.u8(static_cast<std::uint8_t>(p.node.depth));
                     out.u64(p.node.prefix);
                     if (p.kind == ask::entries) {
                         out.u64(p.from);
                     }
-                })) {
+                }, limit)) {
                 break;
             }
             ++written;
@@ -741,7 +728,7 @@ private:
         w.u16(0);
         std::uint16_t written = 0;
         for (const auto key : keys) {
-            if (written == 0xFFFF || !append_within(w, limit, [&](wire::writer& out) { out.u64(key); })) {
+            if (written == 0xFFFF || !wire::append_if_fits(w, [&](wire::writer& out) { out.u64(key); }, limit)) {
                 break;
             }
             ++written;

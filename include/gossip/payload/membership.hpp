@@ -348,7 +348,7 @@ public:
         if (generation_) {
             const member_type own{self_, left_ ? member_status::left : member_status::alive, *generation_, heartbeat_,
                                   now_};
-            if (append_if_fits(w, [&](wire::writer& out) { encode(out, own); })) {
+            if (wire::append_if_fits(w, [&](wire::writer& out) { encode(out, own); })) {
                 ++n;
             } else {
                 truncated = true;
@@ -363,7 +363,7 @@ public:
             if (!gossiped(m)) {
                 continue;
             }
-            if (n == max_entries_per_section || !append_if_fits(w, [&](wire::writer& out) { encode(out, m); })) {
+            if (n == max_entries_per_section || !wire::append_if_fits(w, [&](wire::writer& out) { encode(out, m); })) {
                 truncated = true;
                 resume_ = m.address;
             } else {
@@ -497,18 +497,6 @@ private:
         w.u8(m.status == member_status::left ? 1 : 0);
     }
 
-    // Writes one entry through write(out) only if all of it fits; otherwise w is left as it was.
-    template <class Write>
-    static bool append_if_fits(wire::writer& w, Write&& write)
-    {
-        wire::writer attempt = w;
-        write(attempt);
-        if (!attempt.ok()) {
-            return false;
-        }
-        w = attempt;
-        return true;
-    }
 
     // Someone speaks of this node. A version above its own comes from an earlier life (or a
     // forgery): move past it, so that this incarnation supersedes it everywhere.

@@ -207,7 +207,7 @@ public:
         std::uint16_t n = 0;
         if (!request) {
             for (const auto& f : feedback_) {
-                if (!append_if_fits(w, [&](wire::writer& out) {
+                if (!wire::append_if_fits(w, [&](wire::writer& out) {
                         out.u64(f.id);
                         out.u8(f.knew ? 1 : 0);
                     })) {
@@ -224,7 +224,7 @@ public:
         w.u16(0);
         n = 0;
         const auto send = [&](const hot_rumor& r) {
-            const bool fits = append_if_fits(w, [&](wire::writer& out) {
+            const bool fits = wire::append_if_fits(w, [&](wire::writer& out) {
                 out.u64(r.id);
                 out.u16(static_cast<std::uint16_t>(std::min<std::int64_t>(period_ - r.born, 0xFFFF)));
                 wire::codec<T>::write(out, r.value);
@@ -255,7 +255,7 @@ public:
         n = 0;
         if (request && options_.mode != spread::push) {
             seen_.for_each_newest_first([&](const detail::id_memory::entry& e) {
-                if (n >= options_.max_digest || !append_if_fits(w, [&](wire::writer& out) { out.u64(e.id); })) {
+                if (n >= options_.max_digest || !wire::append_if_fits(w, [&](wire::writer& out) { out.u64(e.id); })) {
                     return false;
                 }
                 ++n;
@@ -435,19 +435,6 @@ private:
     }
 
     rumor_id fresh_id() noexcept { return mix_seed(origin_, next_sequence_++); }
-
-    // Writes one entry through write(out) only if all of it fits; otherwise w is left as it was.
-    template <class Write>
-    static bool append_if_fits(wire::writer& w, Write&& write)
-    {
-        wire::writer attempt = w;
-        write(attempt);
-        if (!attempt.ok()) {
-            return false;
-        }
-        w = attempt;
-        return true;
-    }
 
     [[nodiscard]] hot_rumor* find_hot(rumor_id id) noexcept
     {

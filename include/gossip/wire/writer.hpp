@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <span>
 
 namespace gossip::wire {
@@ -78,5 +79,20 @@ private:
     std::size_t size_ = 0;
     bool ok_ = true;
 };
+
+/// Writes one element through write(out) only if all of it fits, within the writer and before
+/// `limit` bytes in all; otherwise w is left as it was. Sections built of elements use it to stop
+/// cleanly at the datagram budget instead of failing the whole message.
+template <class Write>
+bool append_if_fits(writer& w, Write&& write, std::size_t limit = std::numeric_limits<std::size_t>::max())
+{
+    writer attempt = w;
+    write(attempt);
+    if (!attempt.ok() || attempt.size() > limit) {
+        return false;
+    }
+    w = attempt;
+    return true;
+}
 
 } // namespace gossip::wire
