@@ -4,8 +4,11 @@
 
 #include <gossip/gossip.hpp>
 
+#include <doctest/doctest.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace test {
@@ -48,6 +51,26 @@ template <class View>
 bool well_formed(const View& v, address self, std::size_t c)
 {
     return v.well_formed(self, c);
+}
+
+/// The section a payload writes for an outgoing message of `kind`, within `budget` bytes.
+template <class Payload>
+std::vector<std::byte> section(Payload& p, gossip::wire::message_kind kind, std::size_t budget = 1400)
+{
+    std::vector<std::byte> buffer(budget);
+    gossip::wire::writer w{std::span(buffer)};
+    p.write(w, kind);
+    REQUIRE(w.ok());
+    buffer.resize(w.size());
+    return buffer;
+}
+
+/// Hands `bytes` to a payload as the section of a received message of `kind`; its verdict.
+template <class Payload>
+bool feed(Payload& p, std::span<const std::byte> bytes, gossip::wire::message_kind kind)
+{
+    gossip::wire::reader r{bytes};
+    return p.read(r, kind);
 }
 
 } // namespace test

@@ -27,21 +27,8 @@ replica started(const anti_entropy_options& o, std::uint64_t seed)
     return p;
 }
 
-std::vector<std::byte> section(replica& p, message_kind kind, std::size_t budget = 1400)
-{
-    std::vector<std::byte> buffer(budget);
-    gossip::wire::writer w{std::span(buffer)};
-    p.write(w, kind);
-    REQUIRE(w.ok());
-    buffer.resize(w.size());
-    return buffer;
-}
-
-bool feed(replica& p, const std::vector<std::byte>& bytes, message_kind kind)
-{
-    gossip::wire::reader r{std::span(bytes)};
-    return p.read(r, kind);
-}
+using test::feed;
+using test::section;
 
 struct conversation {
     std::size_t messages = 0;

@@ -151,12 +151,7 @@ table started(std::uint32_t self, const membership_options& o = {}, std::vector<
 
 std::vector<std::byte> section(table& t, std::size_t budget = 1400)
 {
-    std::vector<std::byte> buffer(budget);
-    gossip::wire::writer w{std::span(buffer)};
-    t.write(w, message_kind::request);
-    REQUIRE(w.ok());
-    buffer.resize(w.size());
-    return buffer;
+    return test::section(t, message_kind::request, budget);
 }
 
 std::vector<std::byte> raw(std::span<const entry> entries, std::size_t count_override = 0)
@@ -181,8 +176,7 @@ std::vector<std::byte> raw(std::initializer_list<entry> entries, std::size_t cou
 
 bool feed(table& t, const std::vector<std::byte>& bytes)
 {
-    gossip::wire::reader r{std::span(bytes)};
-    return t.read(r, message_kind::request);
+    return test::feed(t, bytes, message_kind::request);
 }
 
 std::vector<entry> decode(const std::vector<std::byte>& bytes)

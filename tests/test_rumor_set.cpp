@@ -23,21 +23,8 @@ rumors started(const rumor_options& o, std::uint64_t seed)
     return p;
 }
 
-std::vector<std::byte> section(rumors& p, message_kind kind, std::size_t budget = 1400)
-{
-    std::vector<std::byte> buffer(budget);
-    gossip::wire::writer w{std::span(buffer)};
-    p.write(w, kind);
-    REQUIRE(w.ok());
-    buffer.resize(w.size());
-    return buffer;
-}
-
-bool feed(rumors& p, const std::vector<std::byte>& bytes, message_kind kind)
-{
-    gossip::wire::reader r{std::span(bytes)};
-    return p.read(r, kind);
-}
+using test::feed;
+using test::section;
 
 // One push exchange between two payloads, as a node pair carries it: request, then reply.
 void push_exchange(rumors& from, rumors& to)
