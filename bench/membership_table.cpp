@@ -6,6 +6,7 @@
 // figures measured.
 
 #include "heap_in_use.hpp"
+#include "timing.hpp"
 
 #include <gossip/gossip.hpp>
 
@@ -30,11 +31,6 @@ constexpr std::uint64_t seed = 42;
 constexpr std::size_t datagram = 1400;                                    // the config's default
 constexpr std::size_t entry_bytes = 4 + table::entry_overhead;             // 21 with a 4-byte address
 constexpr std::size_t entries_per_datagram = (datagram - 2) / entry_bytes; // 66 in a section alone
-
-double seconds_since(std::chrono::steady_clock::time_point start)
-{
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 gossip::payload::membership_options long_timeouts()
 {
@@ -108,7 +104,7 @@ void BM_table_bytes(benchmark::State& state)
         const auto start = std::chrono::steady_clock::now();
         auto t = std::make_unique<table>(started_table());
         const bool ok = fill(*t, n);
-        const double elapsed = seconds_since(start);
+        const double elapsed = bench::seconds_since(start);
         const std::size_t heap_after = bench::heap_in_use();
         if (!ok) {
             state.SkipWithError("the table did not learn every member");
@@ -265,21 +261,14 @@ void BM_cluster_round(benchmark::State& state)
     sim.bootstrap(gossip::sim::random_graph{});
     sim.run(20 + 10 * windows);
     const std::size_t heap_after = bench::heap_in_use();
-    const double setup_seconds = seconds_since(setup_start);
+    const double setup_seconds = bench::seconds_since(setup_start);
     std::size_t known = 0;
     for (std::size_t i = 0; i < n; ++i) {
         known += sim.node(i).payload().alive_count();
     }
 
     const auto before = sim.network().statistics();
-    double timed_seconds = 0.0;
-    for (auto _ : state) {
-        const auto start = std::chrono::steady_clock::now();
-        sim.run_round();
-        const double elapsed = seconds_since(start);
-        state.SetIterationTime(elapsed);
-        timed_seconds += elapsed;
-    }
+    const double timed_seconds = bench::timed_rounds(state, sim);
     const auto after = sim.network().statistics();
     std::uint64_t failures = 0;
     for (std::size_t i = 0; i < n; ++i) {

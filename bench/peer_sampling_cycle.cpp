@@ -6,6 +6,7 @@
 // figures measured.
 
 #include "heap_in_use.hpp"
+#include "timing.hpp"
 
 #include <gossip/gossip.hpp>
 
@@ -45,11 +46,6 @@ gossip::config bench_config()
     return cfg;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start)
-{
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 // --- one round -----------------------------------------------------------------------------
 
 /// One synchronous round (every node ticks once, every exchange runs to completion) of a
@@ -75,17 +71,10 @@ void BM_round(benchmark::State& state)
     sim.bootstrap(gossip::sim::random_graph{});
     sim.run(warm_up_rounds);
     const std::size_t heap_after = bench::heap_in_use();
-    const double setup_seconds = seconds_since(setup_start);
+    const double setup_seconds = bench::seconds_since(setup_start);
 
     const auto before = sim.network().statistics();
-    double timed_seconds = 0.0;
-    for (auto _ : state) {
-        const auto start = std::chrono::steady_clock::now();
-        sim.run_round();
-        const double elapsed = seconds_since(start);
-        state.SetIterationTime(elapsed);
-        timed_seconds += elapsed;
-    }
+    const double timed_seconds = bench::timed_rounds(state, sim);
     const auto after = sim.network().statistics();
 
     const auto node_cycles = static_cast<double>(n) * static_cast<double>(state.iterations());

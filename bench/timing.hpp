@@ -1,0 +1,32 @@
+#pragma once
+
+// Wall-clock timing shared by the benchmark programs that time simulated rounds by hand.
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+
+namespace bench {
+
+inline double seconds_since(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// One sim.run_round() per benchmark iteration, each reported as the iteration's manual time
+/// (so set-up stays out of the figure); returns the seconds timed in all.
+template <class Simulator>
+double timed_rounds(benchmark::State& state, Simulator& sim)
+{
+    double timed_seconds = 0.0;
+    for (auto _ : state) {
+        const auto start = std::chrono::steady_clock::now();
+        sim.run_round();
+        const double elapsed = seconds_since(start);
+        state.SetIterationTime(elapsed);
+        timed_seconds += elapsed;
+    }
+    return timed_seconds;
+}
+
+} // namespace bench
