@@ -73,4 +73,16 @@ bool feed(Payload& p, std::span<const std::byte> bytes, gossip::wire::message_ki
     return p.read(r, kind);
 }
 
+/// Rumor options for one termination strategy; the rest at their defaults.
+inline gossip::payload::rumor_options rumor(gossip::payload::spread mode, gossip::payload::interest loss,
+                                            gossip::payload::stop rule, std::uint32_t k)
+{
+    gossip::payload::rumor_options o;
+    o.mode = mode;
+    o.loss = loss;
+    o.rule = rule;
+    o.k = k;
+    return o;
+}
+
 } // namespace test

@@ -33,16 +33,6 @@ gossip::sim::dissemination_result run_once(std::size_t n, const rumor_options& o
     return gossip::sim::disseminate(sim, 0, std::uint32_t{42});
 }
 
-rumor_options options(spread mode, interest loss, stop rule, std::uint32_t k)
-{
-    rumor_options o;
-    o.mode = mode;
-    o.loss = loss;
-    o.rule = rule;
-    o.k = k;
-    return o;
-}
-
 double mean_residue(std::size_t n, const rumor_options& o, int runs)
 {
     double sum = 0;
@@ -56,7 +46,7 @@ double mean_residue(std::size_t n, const rumor_options& o, int runs)
 
 TEST_CASE("push-pull rumor mongering reaches every node and then falls silent")
 {
-    const auto r = run_once(500, options(spread::push_pull, interest::feedback, stop::counter, 6), 1);
+    const auto r = run_once(500, test::rumor(spread::push_pull, interest::feedback, stop::counter, 6), 1);
     CHECK(r.quiescent);
     CHECK(r.reached == 500);
     CHECK(r.residue == 0.0);
@@ -67,7 +57,7 @@ TEST_CASE("push-pull rumor mongering reaches every node and then falls silent")
 
 TEST_CASE("every node delivers the rumor exactly once")
 {
-    const auto o = options(spread::push_pull, interest::feedback, stop::counter, 6);
+    const auto o = test::rumor(spread::push_pull, interest::feedback, stop::counter, 6);
     gossip::sim::simulator<shuffling_node> sim(
         200, test::small_config(20), 7, {}, [&](std::size_t) { return gossip::payload::rumor_set<std::uint32_t>(o); });
     sim.bootstrap(gossip::sim::random_graph{});
@@ -83,22 +73,22 @@ TEST_CASE("every node delivers the rumor exactly once")
 
 TEST_CASE("residue falls as k grows")
 {
-    const double k1 = mean_residue(400, options(spread::push, interest::feedback, stop::counter, 1), 10);
-    const double k4 = mean_residue(400, options(spread::push, interest::feedback, stop::counter, 4), 10);
+    const double k1 = mean_residue(400, test::rumor(spread::push, interest::feedback, stop::counter, 1), 10);
+    const double k4 = mean_residue(400, test::rumor(spread::push, interest::feedback, stop::counter, 4), 10);
     CHECK(k1 > 0.05);
     CHECK(k4 < k1 / 4);
 }
 
 TEST_CASE("blind coin rumor mongering leaves a larger residue than feedback counter for the same k")
 {
-    const double coin = mean_residue(400, options(spread::push, interest::blind, stop::coin, 2), 10);
-    const double counter = mean_residue(400, options(spread::push, interest::feedback, stop::counter, 2), 10);
+    const double coin = mean_residue(400, test::rumor(spread::push, interest::blind, stop::coin, 2), 10);
+    const double counter = mean_residue(400, test::rumor(spread::push, interest::feedback, stop::counter, 2), 10);
     CHECK(coin > counter);
 }
 
 TEST_CASE("send to N peers for M rounds: infective exactly M rounds at every node")
 {
-    auto o = options(spread::push, interest::blind, stop::rounds, 1);
+    auto o = test::rumor(spread::push, interest::blind, stop::rounds, 1);
     o.rounds = 8;
     const auto r = run_once(300, o, 3);
     CHECK(r.quiescent);
@@ -112,7 +102,7 @@ TEST_CASE("push, pull and push-pull each spread one rumor under a push-only view
     using push_view_node = rumor_node<gossip::view_selection::blind, gossip::propagation::push>;
     for (const auto mode : {spread::push, spread::pull, spread::push_pull}) {
         CAPTURE(static_cast<int>(mode));
-        const auto r = run_once<push_view_node>(300, options(mode, interest::feedback, stop::counter, 4), 5);
+        const auto r = run_once<push_view_node>(300, test::rumor(mode, interest::feedback, stop::counter, 4), 5);
         CHECK(r.quiescent);
         CHECK(r.residue < 0.05);
     }
@@ -121,21 +111,21 @@ TEST_CASE("push, pull and push-pull each spread one rumor under a push-only view
 TEST_CASE("a rumor spreads over a fixed overlay when views are frozen")
 {
     using fixed = rumor_node<gossip::view_selection::frozen, gossip::propagation::push_pull>;
-    const auto r = run_once<fixed>(300, options(spread::push_pull, interest::feedback, stop::counter, 6), 8);
+    const auto r = run_once<fixed>(300, test::rumor(spread::push_pull, interest::feedback, stop::counter, 6), 8);
     CHECK(r.residue == 0.0);
     CHECK(r.bytes < 300 * r.rounds * 2 * 64); // no view travels: headers and rumors only
 }
 
 TEST_CASE("rumor mongering still terminates under 30% message loss")
 {
-    const auto r = run_once(300, options(spread::push_pull, interest::feedback, stop::counter, 3), 9, 0.3);
+    const auto r = run_once(300, test::rumor(spread::push_pull, interest::feedback, stop::counter, 3), 9, 0.3);
     CHECK(r.quiescent);
     CHECK(r.residue < 0.1);
 }
 
 TEST_CASE("a dissemination run replays exactly from its seed")
 {
-    const auto o = options(spread::push, interest::blind, stop::coin, 2);
+    const auto o = test::rumor(spread::push, interest::blind, stop::coin, 2);
     const auto a = run_once(300, o, 11);
     const auto b = run_once(300, o, 11);
     CHECK(a.reached == b.reached);

@@ -23,15 +23,7 @@ using gossip::sim::sir;
 
 namespace {
 
-rumor_options rumor(spread mode, interest loss, stop rule, std::uint32_t k)
-{
-    rumor_options o;
-    o.mode = mode;
-    o.loss = loss;
-    o.rule = rule;
-    o.k = k;
-    return o;
-}
+using test::rumor;
 
 epidemic_options model_options(const rumor_options& r, round_order order = round_order::sequential)
 {
