@@ -698,43 +698,43 @@ private:
         return w.remaining() > keep ? w.remaining() - keep : 0;
     }
 
-    // Writes a count and as many probes as fit before `limit`, at most `most`; returns how many.
-    std::size_t write_probes(wire::writer& w, std::span<const probe> probes, std::size_t limit, std::size_t most)
+    // Writes a u16 count and as many elements as fit before `limit`, at most `most`; returns
+    // how many.
+    template <class T, class WriteOne>
+    static std::size_t write_list(wire::writer& w, std::span<const T> items, std::size_t limit, std::size_t most,
+                                  WriteOne&& write_one)
     {
         const std::size_t count_at = w.size();
         w.u16(0);
         std::uint16_t written = 0;
-        for (const auto& p : probes) {
-            if (written >= most || !wire::append_if_fits(w, [&](wire::writer& out) {
-                    out.u8(static_cast<std::uint8_t>(p.kind));
-                    out.u8(static_cast<std::uint8_t>(p.node.depth));
-                    out.u64(p.node.prefix);
-                    if (p.kind == ask::entries) {
-                        out.u64(p.from);
-                    }
-                }, limit)) {
+        for (const auto& item : items) {
+            if (written >= std::min<std::size_t>(most, 0xFFFF) ||
+                !wire::append_if_fits(w, [&](wire::writer& out) { write_one(out, item); }, limit)) {
                 break;
             }
             ++written;
         }
         w.patch_u16(count_at, written);
+        return written;
+    }
+
+    std::size_t write_probes(wire::writer& w, std::span<const probe> probes, std::size_t limit, std::size_t most)
+    {
+        const std::size_t written = write_list(w, probes, limit, most, [](wire::writer& out, const probe& p) {
+            out.u8(static_cast<std::uint8_t>(p.kind));
+            out.u8(static_cast<std::uint8_t>(p.node.depth));
+            out.u64(p.node.prefix);
+            if (p.kind == ask::entries) {
+                out.u64(p.from);
+            }
+        });
         stats_.dropped += probes.size() - written;
         return written;
     }
 
-    std::size_t write_keys(wire::writer& w, std::span<const std::uint64_t> keys, std::size_t limit)
+    static std::size_t write_keys(wire::writer& w, std::span<const std::uint64_t> keys, std::size_t limit)
     {
-        const std::size_t count_at = w.size();
-        w.u16(0);
-        std::uint16_t written = 0;
-        for (const auto key : keys) {
-            if (written == 0xFFFF || !wire::append_if_fits(w, [&](wire::writer& out) { out.u64(key); }, limit)) {
-                break;
-            }
-            ++written;
-        }
-        w.patch_u16(count_at, written);
-        return written;
+        return write_list(w, keys, limit, 0xFFFF, [](wire::writer& out, std::uint64_t key) { out.u64(key); });
     }
 
     anti_entropy_options options_;
