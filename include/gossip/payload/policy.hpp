@@ -55,4 +55,9 @@ concept payload_with_replies = requires(const P& p) {
     { p.wants_reply() } -> std::same_as<bool>;
 };
 
+/// A payload that can announce that its node leaves the cluster (membership can); run_loop
+/// calls leave() at shutdown and sends a last few periods.
+template <class P>
+concept payload_with_leave = requires(P& p) { p.leave(); };
+
 } // namespace gossip

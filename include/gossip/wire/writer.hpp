@@ -40,6 +40,17 @@ public:
         }
     }
 
+    /// The room not written yet, for a nested writer whose bytes are then kept with advance().
+    [[nodiscard]] std::span<std::byte> unused() noexcept { return ok_ ? out_.subspan(size_) : std::span<std::byte>{}; }
+
+    /// Keeps n bytes written into unused() by someone else.
+    void advance(std::size_t n) noexcept
+    {
+        if (reserve(n)) {
+            size_ += n;
+        }
+    }
+
     /// Marks the output failed for a reason the writer cannot see (a value too long to encode).
     void fail() noexcept { ok_ = false; }
 

@@ -1,0 +1,342 @@
+#pragma once
+
+// An IPv4 or IPv6 endpoint, as a small value type: comparable, hashable, printable, parsed from
+// "host:port" with a reason when it is not one, and encoded on the wire in at most 19 bytes.
+
+#include "../wire/codec.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace gossip::transport {
+
+/// Thrown by udp_address::parse and by the UDP transport on an address it cannot use.
+class address_error : public std::invalid_argument {
+public:
+    using std::invalid_argument::invalid_argument;
+};
+
+/// An IP address and a UDP port. The IPv6 scope (interface) is kept for link-local addresses on
+/// this host, but it is meaningless elsewhere and does not travel on the wire.
+class udp_address {
+public:
+    enum class family : std::uint8_t { v4 = 4, v6 = 6 };
+
+    /// 0.0.0.0:0.
+    constexpr udp_address() noexcept = default;
+
+    [[nodiscard]] static constexpr udp_address v4(std::array<std::uint8_t, 4> ip, std::uint16_t port) noexcept
+    {
+        udp_address a;
+        a.family_ = family::v4;
+        std::copy(ip.begin(), ip.end(), a.bytes_.begin());
+        a.port_ = port;
+        return a;
+    }
+    [[nodiscard]] static constexpr udp_address v6(const std::array<std::uint8_t, 16>& ip, std::uint16_t port,
+                                                  std::uint32_t scope = 0) noexcept
+    {
+        udp_address a;
+        a.family_ = family::v6;
+        a.bytes_ = ip;
+        a.port_ = port;
+        a.scope_ = scope;
+        return a;
+    }
+    /// 127.0.0.1:port
+    [[nodiscard]] static constexpr udp_address loopback_v4(std::uint16_t port) noexcept
+    {
+        return v4({127, 0, 0, 1}, port);
+    }
+    /// [::1]:port
+    [[nodiscard]] static constexpr udp_address loopback_v6(std::uint16_t port) noexcept
+    {
+        std::array<std::uint8_t, 16> ip{};
+        ip[15] = 1;
+        return v6(ip, port);
+    }
+
+    /// Parses a numeric "a.b.c.d:port" or "[v6]:port" (with an optional "%scope" inside the
+    /// brackets). Names are not looked up here: that may block on DNS; see resolve().
+    [[nodiscard]] static std::optional<udp_address> try_parse(std::string_view text, std::string* error = nullptr)
+    {
+        const auto fail = [&](std::string why) -> std::optional<udp_address> {
+            if (error != nullptr) {
+                *error = "invalid address '" + std::string(text) + "': " + std::move(why);
+            }
+            return std::nullopt;
+        };
+        std::string_view host;
+        std::string_view port_text;
+        if (!text.empty() && text.front() == '[') {
+            const auto close = text.find(']');
+            if (close == std::string_view::npos) {
+                return fail("an IPv6 address needs a closing ']'");
+            }
+            host = text.substr(1, close - 1);
+            if (close + 1 >= text.size() || text[close + 1] != ':') {
+                return fail("expected ':port' after ']'");
+            }
+            port_text = text.substr(close + 2);
+        } else {
+            const auto colon = text.rfind(':');
+            if (colon == std::string_view::npos) {
+                return fail("expected host:port");
+            }
+            host = text.substr(0, colon);
+            port_text = text.substr(colon + 1);
+            if (host.find(':') != std::string_view::npos) {
+                return fail("write an IPv6 address in brackets, as [::1]:7000");
+            }
+        }
+        if (host.empty()) {
+            return fail("the host is empty");
+        }
+        unsigned port = 0;
+        const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+        if (port_text.empty() || ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535) {
+            return fail("the port must be a number from 0 to 65535");
+        }
+        const std::string host_string(host);
+        if (text.front() == '[') {
+            std::string ip = host_string;
+            std::uint32_t scope = 0;
+            if (const auto percent = ip.find('%'); percent != std::string::npos) {
+                const std::string name = ip.substr(percent + 1);
+                ip.resize(percent);
+                scope = parse_scope(name);
+                if (scope == 0) {
+                    return fail("unknown IPv6 scope '" + name + "'");
+                }
+            }
+            std::array<std::uint8_t, 16> bytes{};
+            if (::inet_pton(AF_INET6, ip.c_str(), bytes.data()) != 1) {
+                return fail("'" + ip + "' is not an IPv6 address");
+            }
+            return v6(bytes, static_cast<std::uint16_t>(port), scope);
+        }
+        std::array<std::uint8_t, 4> bytes{};
+        if (::inet_pton(AF_INET, host_string.c_str(), bytes.data()) != 1) {
+            return fail("'" + host_string + "' is not an IPv4 address (names are looked up by resolve())");
+        }
+        return v4(bytes, static_cast<std::uint16_t>(port));
+    }
+
+    /// As try_parse, but throws address_error with the reason.
+    [[nodiscard]] static udp_address parse(std::string_view text)
+    {
+        std::string error;
+        if (auto a = try_parse(text, &error)) {
+            return *a;
+        }
+        throw address_error(error);
+    }
+
+    /// Parses "host:port" where host may also be a name ("localhost", "node-3.example"), looked
+    /// up with getaddrinfo: it may block. The first address found is taken.
+    [[nodiscard]] static udp_address resolve(std::string_view text)
+    {
+        std::string error;
+        if (auto a = try_parse(text, &error)) {
+            return *a;
+        }
+        const auto colon = text.rfind(':');
+        if (colon == std::string_view::npos || colon == 0) {
+            throw address_error(error);
+        }
+        const std::string host(text.substr(0, colon));
+        const std::string port(text.substr(colon + 1));
+        addrinfo hints{};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_DGRAM;
+        hints.ai_flags = AI_NUMERICSERV;
+        addrinfo* found = nullptr;
+        if (const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+            throw address_error("cannot resolve '" + std::string(text) + "': " + ::gai_strerror(rc));
+        }
+        std::optional<udp_address> result;
+        for (const addrinfo* i = found; i != nullptr && !result; i = i->ai_next) {
+            result = from_sockaddr(i->ai_addr, i->ai_addrlen);
+        }
+        ::freeaddrinfo(found);
+        if (!result) {
+            throw address_error("cannot resolve '" + std::string(text) + "': no IPv4 or IPv6 address");
+        }
+        return *result;
+    }
+
+    /// From a socket address the kernel filled in; nothing for a family other than IPv4/IPv6.
+    [[nodiscard]] static std::optional<udp_address> from_sockaddr(const sockaddr* sa, socklen_t length) noexcept
+    {
+        if (sa == nullptr) {
+            return std::nullopt;
+        }
+        if (sa->sa_family == AF_INET && length >= static_cast<socklen_t>(sizeof(sockaddr_in))) {
+            sockaddr_in in{};
+            std::memcpy(&in, sa, sizeof in);
+            std::array<std::uint8_t, 4> ip{};
+            std::memcpy(ip.data(), &in.sin_addr, 4);
+            return v4(ip, ntohs(in.sin_port));
+        }
+        if (sa->sa_family == AF_INET6 && length >= static_cast<socklen_t>(sizeof(sockaddr_in6))) {
+            sockaddr_in6 in{};
+            std::memcpy(&in, sa, sizeof in);
+            std::array<std::uint8_t, 16> ip{};
+            std::memcpy(ip.data(), &in.sin6_addr, 16);
+            return v6(ip, ntohs(in.sin6_port), in.sin6_scope_id);
+        }
+        return std::nullopt;
+    }
+
+    /// Fills a sockaddr for the system calls; returns its length.
+    socklen_t to_sockaddr(sockaddr_storage& out) const noexcept
+    {
+        out = sockaddr_storage{};
+        if (family_ == family::v4) {
+            sockaddr_in in{};
+            in.sin_family = AF_INET;
+            in.sin_port = htons(port_);
+            std::memcpy(&in.sin_addr, bytes_.data(), 4);
+            std::memcpy(&out, &in, sizeof in);
+            return sizeof in;
+        }
+        sockaddr_in6 in{};
+        in.sin6_family = AF_INET6;
+        in.sin6_port = htons(port_);
+        in.sin6_scope_id = scope_;
+        std::memcpy(&in.sin6_addr, bytes_.data(), 16);
+        std::memcpy(&out, &in, sizeof in);
+        return sizeof in;
+    }
+
+    [[nodiscard]] constexpr family ip_family() const noexcept { return family_; }
+    [[nodiscard]] constexpr bool is_v4() const noexcept { return family_ == family::v4; }
+    [[nodiscard]] constexpr bool is_v6() const noexcept { return family_ == family::v6; }
+    [[nodiscard]] constexpr std::uint16_t port() const noexcept { return port_; }
+    [[nodiscard]] constexpr std::uint32_t scope() const noexcept { return scope_; }
+    /// The address bytes in network order: the first 4 for IPv4, all 16 for IPv6.
+    [[nodiscard]] constexpr const std::array<std::uint8_t, 16>& bytes() const noexcept { return bytes_; }
+
+    /// The same host at another port.
+    [[nodiscard]] constexpr udp_address with_port(std::uint16_t port) const noexcept
+    {
+        udp_address a = *this;
+        a.port_ = port;
+        return a;
+    }
+
+    /// "127.0.0.1:7000" or "[::1]:7000": what parse() reads back.
+    [[nodiscard]] std::string to_string() const
+    {
+        std::array<char, INET6_ADDRSTRLEN> text{};
+        if (family_ == family::v4) {
+            ::inet_ntop(AF_INET, bytes_.data(), text.data(), text.size());
+            return std::string(text.data()) + ":" + std::to_string(port_);
+        }
+        ::inet_ntop(AF_INET6, bytes_.data(), text.data(), text.size());
+        std::string scope;
+        if (scope_ != 0) {
+            scope = "%" + std::to_string(scope_);
+        }
+        return "[" + std::string(text.data()) + scope + "]:" + std::to_string(port_);
+    }
+
+    friend constexpr auto operator<=>(const udp_address&, const udp_address&) = default;
+
+private:
+    static std::uint32_t parse_scope(const std::string& name) noexcept
+    {
+        unsigned value = 0;
+        const auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), value);
+        if (!name.empty() && ec == std::errc{} && end == name.data() + name.size()) {
+            return value;
+        }
+        return 0;
+    }
+
+    // The order of the members is the order of comparison: family first, so that IPv4
+    // addresses sort before IPv6 ones and each family sorts by its bytes.
+    family family_ = family::v4;
+    std::array<std::uint8_t, 16> bytes_{};
+    std::uint16_t port_ = 0;
+    std::uint32_t scope_ = 0;
+};
+
+} // namespace gossip::transport
+
+template <>
+struct std::hash<gossip::transport::udp_address> {
+    std::size_t operator()(const gossip::transport::udp_address& a) const noexcept
+    {
+        // FNV-1a over what makes the address: cheap, and good enough for a table's buckets.
+        std::uint64_t h = 0xcbf29ce484222325ULL;
+        const auto mix = [&](std::uint64_t byte) {
+            h ^= byte;
+            h *= 0x100000001b3ULL;
+        };
+        mix(static_cast<std::uint8_t>(a.ip_family()));
+        const std::size_t n = a.is_v4() ? 4 : 16;
+        for (std::size_t i = 0; i < n; ++i) {
+            mix(a.bytes()[i]);
+        }
+        mix(a.port() & 0xFFU);
+        mix(a.port() >> 8U);
+        return static_cast<std::size_t>(h);
+    }
+};
+
+namespace gossip::wire {
+
+/// u8 family (4 or 6) | 4 or 16 address bytes in network order | u16 port. The scope stays home.
+template <>
+struct codec<transport::udp_address> {
+    static constexpr std::size_t max_size = 1 + 16 + 2;
+    static void write(writer& w, const transport::udp_address& a) noexcept
+    {
+        w.u8(static_cast<std::uint8_t>(a.ip_family()));
+        const std::size_t n = a.is_v4() ? 4 : 16;
+        for (std::size_t i = 0; i < n; ++i) {
+            w.u8(a.bytes()[i]);
+        }
+        w.u16(a.port());
+    }
+    static bool read(reader& r, transport::udp_address& a) noexcept
+    {
+        const auto family = r.u8();
+        if (!r.ok() || (family != 4 && family != 6)) {
+            return false;
+        }
+        std::array<std::uint8_t, 16> ip{};
+        const std::size_t n = family == 4 ? 4 : 16;
+        for (std::size_t i = 0; i < n; ++i) {
+            ip[i] = r.u8();
+        }
+        const auto port = r.u16();
+        if (!r.ok()) {
+            return false;
+        }
+        if (family == 4) {
+            a = transport::udp_address::v4({ip[0], ip[1], ip[2], ip[3]}, port);
+        } else {
+            a = transport::udp_address::v6(ip, port);
+        }
+        return true;
+    }
+};
+
+} // namespace gossip::wire
