@@ -185,6 +185,11 @@ public:
         if (a.stamp != b.stamp) {
             return a.stamp > b.stamp;
         }
+        // The same entry again (gossip delivers most entries more than once) wins nothing, and
+        // needs no encodings: each takes a buffer of codec max_size, 128 KiB for two strings.
+        if (a == b) {
+            return false;
+        }
         return encoding(a) > encoding(b);
     }
 

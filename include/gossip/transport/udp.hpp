@@ -89,7 +89,7 @@ public:
         }
 #endif
         if (fd_ < 0) {
-            throw error("cannot open a UDP socket for " + at.to_string());
+            throw error(errno, "cannot open a UDP socket for ", at);
         }
         try {
             if (at.is_v6()) {
@@ -105,12 +105,12 @@ public:
             sockaddr_storage sa{};
             const socklen_t length = at.to_sockaddr(sa);
             if (::bind(fd_, reinterpret_cast<const sockaddr*>(&sa), length) != 0) {
-                throw error("cannot bind " + at.to_string());
+                throw error(errno, "cannot bind ", at);
             }
             sockaddr_storage bound{};
             socklen_t bound_length = sizeof bound;
             if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &bound_length) != 0) {
-                throw error("cannot read the address bound for " + at.to_string());
+                throw error(errno, "cannot read the address bound for ", at);
             }
             local_ = udp_address::from_sockaddr(reinterpret_cast<const sockaddr*>(&bound), bound_length).value_or(at);
         } catch (...) {
@@ -374,19 +374,23 @@ private:
             throw std::invalid_argument("udp_options::max_datagram_bytes = " + std::to_string(o.max_datagram_bytes) +
                                         " is outside [1, 65507]");
         }
+        if (o.receive_buffer_bytes < 0 || o.send_buffer_bytes < 0) {
+            throw std::invalid_argument("udp_options: socket buffer sizes must be 0 (the system's default) or positive");
+        }
         return o;
     }
 
     void set_option(int level, int name, int value, const char* what)
     {
         if (::setsockopt(fd_, level, name, &value, sizeof value) != 0) {
-            throw error(std::string("cannot set ") + what + " on " + local_.to_string());
+            throw error(errno, std::string("cannot set ") + what + " on ", local_);
         }
     }
 
-    static std::system_error error(const std::string& what)
+    // errno comes first, taken before anything (to_string() included) can change it.
+    static std::system_error error(int code, const std::string& what, const udp_address& about)
     {
-        return std::system_error(errno, std::generic_category(), what);
+        return std::system_error(code, std::generic_category(), what + about.to_string());
     }
 
     udp_options options_;

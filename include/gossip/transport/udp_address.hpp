@@ -19,6 +19,7 @@
 #include <cstring>
 #include <functional>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -107,9 +108,8 @@ public:
         if (host.empty()) {
             return fail("the host is empty");
         }
-        unsigned port = 0;
-        const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-        if (port_text.empty() || ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535) {
+        const auto port = parse_port(port_text);
+        if (!port) {
             return fail("the port must be a number from 0 to 65535");
         }
         const std::string host_string(host);
@@ -128,13 +128,13 @@ public:
             if (::inet_pton(AF_INET6, ip.c_str(), bytes.data()) != 1) {
                 return fail("'" + ip + "' is not an IPv6 address");
             }
-            return v6(bytes, static_cast<std::uint16_t>(port), scope);
+            return v6(bytes, *port, scope);
         }
         std::array<std::uint8_t, 4> bytes{};
         if (::inet_pton(AF_INET, host_string.c_str(), bytes.data()) != 1) {
             return fail("'" + host_string + "' is not an IPv4 address (names are looked up by resolve())");
         }
-        return v4(bytes, static_cast<std::uint16_t>(port));
+        return v4(bytes, *port);
     }
 
     /// As try_parse, but throws address_error with the reason.
@@ -161,6 +161,11 @@ public:
         }
         const std::string host(text.substr(0, colon));
         const std::string port(text.substr(colon + 1));
+        // getaddrinfo would take "70000" for port 4464, and "" or " 80" too: the port follows
+        // parse()'s rule, whose refusal `error` already gives.
+        if (!parse_port(port)) {
+            throw address_error(error);
+        }
         addrinfo hints{};
         hints.ai_family = AF_UNSPEC;
         hints.ai_socktype = SOCK_DGRAM;
@@ -256,9 +261,59 @@ public:
         return "[" + std::string(text.data()) + scope + "]:" + std::to_string(port_);
     }
 
-    friend constexpr auto operator<=>(const udp_address&, const udp_address&) = default;
+    /// Written out, as is the order below, because the defaulted ones compare the bytes with a
+    /// call to memcmp, which took most of a membership table's sort and searches.
+    friend constexpr bool operator==(const udp_address& a, const udp_address& b) noexcept
+    {
+        return a.family_ == b.family_ && word(a.bytes_, 0) == word(b.bytes_, 0) &&
+               word(a.bytes_, 8) == word(b.bytes_, 8) && a.port_ == b.port_ && a.scope_ == b.scope_;
+    }
+
+    /// The order of the members: family, then the bytes (lexicographically: two words, first
+    /// byte most significant), the port and the scope.
+    friend constexpr std::strong_ordering operator<=>(const udp_address& a, const udp_address& b) noexcept
+    {
+        if (a.family_ != b.family_) {
+            return a.family_ <=> b.family_;
+        }
+        if (const auto x = word(a.bytes_, 0), y = word(b.bytes_, 0); x != y) {
+            return x <=> y;
+        }
+        if (const auto x = word(a.bytes_, 8), y = word(b.bytes_, 8); x != y) {
+            return x <=> y;
+        }
+        if (a.port_ != b.port_) {
+            return a.port_ <=> b.port_;
+        }
+        return a.scope_ <=> b.scope_;
+    }
 
 private:
+    // The codec reads straight into the members. Building a temporary and copying it made the
+    // processor wait for its own narrow stores (a failed store-to-load forwarding) on every
+    // address of every datagram.
+    friend struct wire::codec<udp_address>;
+
+    // Bytes at..at+7 as one number, the first the most significant: compilers make it one load
+    // and a byte swap.
+    static constexpr std::uint64_t word(const std::array<std::uint8_t, 16>& b, std::size_t at) noexcept
+    {
+        return std::uint64_t{b[at]} << 56U | std::uint64_t{b[at + 1]} << 48U | std::uint64_t{b[at + 2]} << 40U |
+               std::uint64_t{b[at + 3]} << 32U | std::uint64_t{b[at + 4]} << 24U | std::uint64_t{b[at + 5]} << 16U |
+               std::uint64_t{b[at + 6]} << 8U | std::uint64_t{b[at + 7]};
+    }
+
+    // Decimal digits only, at most 65535.
+    static std::optional<std::uint16_t> parse_port(std::string_view text) noexcept
+    {
+        unsigned value = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value > 65535) {
+            return std::nullopt;
+        }
+        return static_cast<std::uint16_t>(value);
+    }
+
     static std::uint32_t parse_scope(const std::string& name) noexcept
     {
         unsigned value = 0;
@@ -309,10 +364,8 @@ struct codec<transport::udp_address> {
     static void write(writer& w, const transport::udp_address& a) noexcept
     {
         w.u8(static_cast<std::uint8_t>(a.ip_family()));
-        const std::size_t n = a.is_v4() ? 4 : 16;
-        for (std::size_t i = 0; i < n; ++i) {
-            w.u8(a.bytes()[i]);
-        }
+        const auto ip = std::as_bytes(std::span(a.bytes()));
+        w.bytes(a.is_v4() ? ip.first(4) : ip);
         w.u16(a.port());
     }
     static bool read(reader& r, transport::udp_address& a) noexcept
@@ -321,20 +374,21 @@ struct codec<transport::udp_address> {
         if (!r.ok() || (family != 4 && family != 6)) {
             return false;
         }
-        std::array<std::uint8_t, 16> ip{};
-        const std::size_t n = family == 4 ? 4 : 16;
-        for (std::size_t i = 0; i < n; ++i) {
-            ip[i] = r.u8();
-        }
+        const auto ip = r.bytes(family == 4 ? 4 : 16);
         const auto port = r.u16();
         if (!r.ok()) {
             return false;
         }
+        a.bytes_ = {};
         if (family == 4) {
-            a = transport::udp_address::v4({ip[0], ip[1], ip[2], ip[3]}, port);
+            a.family_ = transport::udp_address::family::v4;
+            std::memcpy(a.bytes_.data(), ip.data(), 4);
         } else {
-            a = transport::udp_address::v6(ip, port);
+            a.family_ = transport::udp_address::family::v6;
+            std::memcpy(a.bytes_.data(), ip.data(), 16);
         }
+        a.port_ = port;
+        a.scope_ = 0;
         return true;
     }
 };
