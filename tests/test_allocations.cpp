@@ -4,9 +4,17 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include "support.hpp"
 
+#include <gossip/runtime/node_driver.hpp>
+#include <gossip/transport/udp.hpp>
+
 #include <doctest/doctest.h>
 
+#include <poll.h>
+
 #include <atomic>
+#include <chrono>
+#include <memory>
+#include <vector>
 #include <cstdlib>
 #include <new>
 
@@ -58,4 +66,61 @@ TEST_CASE("delayed, jittered and lossy traffic allocates nothing once warmed up"
     const auto before = allocations.load();
     sim.run(10);
     CHECK(allocations.load() - before == 0);
+}
+
+TEST_CASE("nodes exchanging over UDP sockets allocate nothing per datagram once warmed up")
+{
+    using gossip::transport::udp_address;
+    using member_node = gossip::gossip_node<gossip::transport::udp, gossip::peer_selection::random,
+                                            gossip::view_selection::healer, gossip::propagation::push_pull,
+                                            gossip::payload::membership<udp_address>>;
+    constexpr std::size_t n = 6;
+    auto cfg = test::small_config(8);
+    cfg.fanout = 2;
+    cfg.period = std::chrono::milliseconds{5};
+    std::vector<std::unique_ptr<member_node>> nodes;
+    std::vector<std::unique_ptr<gossip::node_driver<member_node>>> drivers;
+    for (std::size_t i = 0; i < n; ++i) {
+        nodes.push_back(std::make_unique<member_node>(gossip::transport::udp(udp_address::loopback_v4(0)), cfg, i + 1));
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto seed = nodes[0]->address();
+        if (i != 0) {
+            nodes[i]->join(std::span(&seed, 1));
+        }
+        drivers.push_back(std::make_unique<gossip::node_driver<member_node>>(*nodes[i]));
+    }
+    std::vector<pollfd> fds;
+    for (const auto& d : drivers) {
+        fds.push_back(pollfd{d->fd(), POLLIN, 0});
+    }
+    // Periods run back to back, without waiting for the clock: a bounded number of steps.
+    const auto step = [&] {
+        for (auto& d : drivers) {
+            d->tick_now();
+        }
+        ::poll(fds.data(), fds.size(), 2);
+        for (auto& d : drivers) {
+            d->on_readable();
+        }
+    };
+    for (int i = 0; i < 200; ++i) {
+        step();
+    }
+    std::uint64_t accepted_before = 0;
+    for (const auto& node : nodes) {
+        accepted_before += node->statistics().accepted;
+    }
+    const auto before = allocations.load();
+    for (int i = 0; i < 100; ++i) {
+        step();
+    }
+    const auto allocated = allocations.load() - before;
+    std::uint64_t accepted = 0;
+    for (const auto& node : nodes) {
+        accepted += node->statistics().accepted;
+        CHECK(node->payload().alive_count() == n - 1);
+    }
+    CHECK(accepted - accepted_before > 100 * n);
+    CHECK(allocated == 0);
 }

@@ -1,0 +1,157 @@
+// payload::combined: two payloads on the same exchanges, each with a section of its own.
+
+#include "support.hpp"
+
+#include <gossip/payload/combined.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
+
+using gossip::wire::message_kind;
+
+namespace {
+
+// Writes `want` bytes of `fill` (as many as fit) and remembers what it read.
+struct filler {
+    std::byte fill{0};
+    std::size_t want = 0;
+    std::vector<std::byte> last_read;
+    bool reply = false;
+    int leaves = 0;
+    std::vector<std::uint64_t> seeds;
+
+    void write(gossip::wire::writer& w, message_kind /*kind*/) const
+    {
+        for (std::size_t i = 0; i < want && w.remaining() > 0; ++i) {
+            w.u8(static_cast<std::uint8_t>(fill));
+        }
+    }
+    [[nodiscard]] bool read(gossip::wire::reader& r, message_kind /*kind*/)
+    {
+        const auto bytes = r.bytes(r.remaining());
+        last_read.assign(bytes.begin(), bytes.end());
+        for (const auto b : last_read) {
+            if (b != fill) {
+                return false;
+            }
+        }
+        return true;
+    }
+    [[nodiscard]] bool wants_reply() const { return reply; }
+    void leave() { ++leaves; }
+    void start(const gossip::payload_context<test::address>& context) { seeds.push_back(context.seed); }
+};
+
+using pair = gossip::payload::combined<filler, filler>;
+
+pair make(std::size_t first_wants, std::size_t second_wants, double share = 0.5)
+{
+    filler first;
+    first.fill = std::byte{0xAA};
+    first.want = first_wants;
+    filler second;
+    second.fill = std::byte{0xBB};
+    second.want = second_wants;
+    return pair(first, second, share);
+}
+
+} // namespace
+
+TEST_CASE("combined: each part reads exactly the section the same part wrote")
+{
+    auto sender = make(10, 20);
+    auto receiver = make(0, 0);
+    const auto bytes = test::section(sender, message_kind::request);
+    CHECK(bytes.size() == 2 + 10 + 20);
+    REQUIRE(test::feed(receiver, bytes, message_kind::request));
+    CHECK(receiver.first().last_read == std::vector<std::byte>(10, std::byte{0xAA}));
+    CHECK(receiver.second().last_read == std::vector<std::byte>(20, std::byte{0xBB}));
+}
+
+TEST_CASE("combined: the first part takes at most its share and the second gets the rest")
+{
+    auto sender = make(10'000, 10'000, 0.25);
+    const auto bytes = test::section(sender, message_kind::request, 402);
+    auto receiver = make(0, 0);
+    REQUIRE(test::feed(receiver, bytes, message_kind::request));
+    CHECK(receiver.first().last_read.size() == 100);   // a quarter of the 400 bytes after the length
+    CHECK(receiver.second().last_read.size() == 300);
+}
+
+TEST_CASE("combined: room the first part leaves unused goes to the second")
+{
+    auto sender = make(5, 10'000);
+    const auto bytes = test::section(sender, message_kind::request, 202);
+    auto receiver = make(0, 0);
+    REQUIRE(test::feed(receiver, bytes, message_kind::request));
+    CHECK(receiver.first().last_read.size() == 5);
+    CHECK(receiver.second().last_read.size() == 195);
+}
+
+TEST_CASE("combined: a first length that overruns the section is refused")
+{
+    auto sender = make(10, 20);
+    auto bytes = test::section(sender, message_kind::request);
+    bytes[0] = std::byte{0xFF};
+    bytes[1] = std::byte{0x00};
+    auto receiver = make(0, 0);
+    CHECK_FALSE(test::feed(receiver, bytes, message_kind::request));
+    CHECK(receiver.second().last_read.empty());
+}
+
+TEST_CASE("combined: a truncated section is refused at every length")
+{
+    auto sender = make(3, 4);
+    const auto bytes = test::section(sender, message_kind::request);
+    for (std::size_t n = 0; n < 2; ++n) {
+        auto receiver = make(0, 0);
+        CHECK_FALSE(test::feed(receiver, std::span(bytes).first(n), message_kind::request));
+    }
+    for (std::size_t n = 2; n < 2 + 3; ++n) {
+        auto receiver = make(0, 0);
+        CHECK_FALSE(test::feed(receiver, std::span(bytes).first(n), message_kind::request));
+    }
+}
+
+TEST_CASE("combined: a part that refuses its section fails the whole section")
+{
+    auto sender = make(3, 4);
+    auto bytes = test::section(sender, message_kind::request);
+    bytes.back() = std::byte{0x00}; // not the second part's fill
+    auto receiver = make(0, 0);
+    CHECK_FALSE(test::feed(receiver, bytes, message_kind::request));
+}
+
+TEST_CASE("combined: it wants a reply when either part does")
+{
+    auto p = make(0, 0);
+    CHECK_FALSE(p.wants_reply());
+    p.second().reply = true;
+    CHECK(p.wants_reply());
+    p.second().reply = false;
+    p.first().reply = true;
+    CHECK(p.wants_reply());
+}
+
+TEST_CASE("combined: leave reaches both parts, and start gives them different seeds")
+{
+    auto p = make(0, 0);
+    p.leave();
+    CHECK(p.first().leaves == 1);
+    CHECK(p.second().leaves == 1);
+    p.start(gossip::payload_context<test::address>{test::address{1}, 42});
+    REQUIRE(p.first().seeds.size() == 1);
+    REQUIRE(p.second().seeds.size() == 1);
+    CHECK(p.first().seeds[0] != p.second().seeds[0]);
+}
+
+TEST_CASE("combined: a share of zero, or above one, is refused")
+{
+    CHECK_THROWS_AS(make(0, 0, 0.0), std::invalid_argument);
+    CHECK_THROWS_AS(make(0, 0, 1.5), std::invalid_argument);
+    CHECK_NOTHROW(make(0, 0, 1.0));
+}
