@@ -219,9 +219,7 @@ int run(const options& o)
                    gossip::peer_selection::random{}, gossip::view_selection::healer{},
                    agent_payload(membership(members), log_payload(log)));
     node.join(o.join);
-    // Seeds go into the membership table too, so that a member that never answers is reported.
-    auto& table = node.payload().first();
-    table.on_event([](const membership::event_type& e) {
+    node.payload().first().on_event([](const membership::event_type& e) {
         say(std::string("member ") + gossip::payload::to_string(e.kind) + " " + e.address.to_string());
     });
     node.payload().second().on_change([](const log_store::entry_type& e) {
