@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building gossip needs and the machine lacks, from Debian's/Ubuntu's archive:
 # a C++20 compiler, CMake, Ninja, doctest (tests), and on request Google Benchmark
-# (GOSSIP_WITH_BENCHMARKS=1) and gnuplot (GOSSIP_WITH_GNUPLOT=1, for scripts/plot-dissemination.sh).
+# (GOSSIP_WITH_BENCHMARKS=1), Clang with its sanitizer and libFuzzer runtimes
+# (GOSSIP_WITH_CLANG=1), clang-format (GOSSIP_WITH_FORMAT=1) and gnuplot (GOSSIP_WITH_GNUPLOT=1,
+# for scripts/plot-dissemination.sh).
 # Does nothing when everything is present. Needs root or sudo only when something is missing.
 set -euo pipefail
 
@@ -10,10 +12,24 @@ command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 command -v ninja >/dev/null 2>&1 || missing+=(ninja-build)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 [ -f /usr/include/doctest/doctest.h ] || missing+=(doctest-dev)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkgconf) # for the pkg-config consumer test
 if [ "${GOSSIP_WITH_BENCHMARKS:-0}" = 1 ] && [ ! -f /usr/include/benchmark/benchmark.h ]; then
   missing+=(libbenchmark-dev)
 fi
 
+if [ "${GOSSIP_WITH_CLANG:-0}" = 1 ]; then
+  if ! command -v clang++ >/dev/null 2>&1; then
+    missing+=(clang)
+  elif ! echo 'int main() {}' | clang++ -x c++ -fsanitize=address,undefined - -o /dev/null 2>/dev/null; then
+    # The sanitizer runtimes are a package of their own on some releases.
+    major=$(clang++ -dumpversion | cut -d. -f1)
+    missing+=("libclang-rt-$major-dev")
+  fi
+fi
+if [ "${GOSSIP_WITH_FORMAT:-0}" = 1 ] && ! command -v clang-format-14 >/dev/null 2>&1 &&
+  ! command -v clang-format >/dev/null 2>&1; then
+  missing+=(clang-format)
+fi
 if [ "${GOSSIP_WITH_GNUPLOT:-0}" = 1 ] && ! command -v gnuplot >/dev/null 2>&1; then
   missing+=(gnuplot-nox)
 fi

@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# Builds and runs every test: unit and behaviour tests, the allocation test, the compile-fail
-# tests, and a compile of every header on its own. Optimised, with assertions left on.
+# Builds and runs every test with the `dev` preset (Debug, warnings as errors): unit and behaviour
+# tests, the loopback UDP and run-loop tests, the allocation test, the compile-fail tests, the
+# consumer projects, and a compile of every header on its own. Other presets (CMakePresets.json):
+# release, asan, tsan, clang; for example `scripts/test.sh asan`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+preset=${1:-dev}
+case "$preset" in
+  asan | tsan | clang) export GOSSIP_WITH_CLANG=1 ;;
+esac
+case "$preset" in
+  release | asan | clang) export GOSSIP_WITH_BENCHMARKS=1 ;;
+esac
 scripts/install-deps.sh
 
-build=build/test
-cmake -S . -B "$build" -G Ninja \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g" \
-  -DGOSSIP_BUILD_BENCHMARKS=OFF
-cmake --build "$build" -j "$(nproc)"
-cmake --build "$build" -j "$(nproc)" --target all_verify_interface_header_sets # each header on its own
-ctest --test-dir "$build" -j "$(nproc)" --output-on-failure
+cmake --preset "$preset"
+cmake --build --preset "$preset" -j "$(nproc)"
+if [ "$preset" != tsan ]; then
+  cmake --build --preset "$preset" -j "$(nproc)" --target all_verify_interface_header_sets # each header on its own
+fi
+ctest --preset "$preset" -j "$(nproc)"

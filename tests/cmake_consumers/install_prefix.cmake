@@ -1,0 +1,17 @@
+# Installs the project's build tree into an empty prefix, so that nothing stale stays in it.
+#   cmake -DBUILD_DIR=... -DPREFIX=... [-DCONFIG=...] -P install_prefix.cmake
+foreach(required BUILD_DIR PREFIX)
+  if(NOT ${required})
+    message(FATAL_ERROR "install_prefix.cmake: -D${required}=... is missing")
+  endif()
+endforeach()
+file(REMOVE_RECURSE "${PREFIX}")
+set(install "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${PREFIX}")
+if(CONFIG)
+  list(APPEND install --config "${CONFIG}")
+endif()
+execute_process(COMMAND ${install} RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output)
+if(NOT result EQUAL 0)
+  message(FATAL_ERROR "cmake --install failed (${result}):\n${output}")
+endif()
+message(STATUS "installed into ${PREFIX}")
