@@ -61,8 +61,10 @@ private:
 /// Appends `received`; where an address is already present the younger copy survives, in its
 /// own place: a fresher received copy replaces the old one at the tail (so that swapping away
 /// the head, which holds what was just sent, cannot discard fresh news), an older one is dropped.
+///
+/// This is the plain form: a linear search of the view per received descriptor.
 template <class Address>
-void append_fresh(std::vector<descriptor<Address>>& v, std::span<const descriptor<Address>> received)
+void append_fresh_scan(std::vector<descriptor<Address>>& v, std::span<const descriptor<Address>> received)
 {
     presence_filter<Address> present;
     for (const auto& d : v) {
@@ -87,6 +89,96 @@ void append_fresh(std::vector<descriptor<Address>>& v, std::span<const descripto
         present.insert(r.address);
     }
     v.resize(n);
+}
+
+/// append_fresh with a hash index over the addresses: one probe per descriptor rather than a
+/// scan of the view, which mattered because nearly every received descriptor is already in the
+/// view once a cluster has mixed. The result is append_fresh_scan's, in the same order: a copy
+/// replaced by a fresher one is marked rather than moved, the fresher one is appended, and the
+/// marked ones are removed at the end, which leaves the others in the order the moves would have.
+/// Returns false, having changed nothing, when `v` holds an address twice (no view does), where
+/// the scan's choice of copy is kept by falling back to it.
+template <class Address>
+    requires hashable_address<Address>
+[[nodiscard]] bool append_fresh_indexed(std::vector<descriptor<Address>>& v,
+                                        std::span<const descriptor<Address>> received)
+{
+    const std::size_t n0 = v.size();
+    const std::size_t total = n0 + received.size();
+    unsigned bits = 6; // at most half full
+    while ((std::size_t{1} << bits) < 2 * total) {
+        ++bits;
+    }
+    thread_local std::vector<std::uint32_t> slots; // descriptor index + 1; 0: empty
+    thread_local std::vector<std::uint8_t> replaced;
+    slots.assign(std::size_t{1} << bits, 0);
+    const std::size_t mask = slots.size() - 1;
+    std::uint32_t* table = slots.data();
+    const auto* in = v.data();
+    // The slot holding `a`, or the empty one where it would go.
+    const auto slot_of = [&](const Address& a, const descriptor<Address>* entries) -> std::uint32_t& {
+        const auto h = static_cast<std::uint64_t>(std::hash<Address>{}(a)) * 0x9e3779b97f4a7c15ULL;
+        std::size_t i = static_cast<std::size_t>(h >> (64U - bits));
+        while (table[i] != 0 && !(entries[table[i] - 1].address == a)) {
+            i = (i + 1) & mask;
+        }
+        return table[i];
+    };
+    for (std::size_t i = 0; i < n0; ++i) {
+        auto& s = slot_of(in[i].address, in);
+        if (s != 0) {
+            return false;
+        }
+        s = static_cast<std::uint32_t>(i + 1);
+    }
+    replaced.assign(total, 0);
+    v.resize(total);
+    descriptor<Address>* out = v.data();
+    std::size_t n = n0;
+    bool any_replaced = false;
+    for (const auto& r : received) {
+        auto& s = slot_of(r.address, out);
+        if (s != 0) {
+            if (r.age < out[s - 1].age) {
+                // Common: every reply carries its sender, whom the asker already knew.
+                replaced[s - 1] = 1;
+                any_replaced = true;
+                out[n] = r;
+                s = static_cast<std::uint32_t>(++n);
+            }
+            continue;
+        }
+        out[n] = r;
+        s = static_cast<std::uint32_t>(++n);
+    }
+    if (any_replaced) {
+        // From the first replaced one on, so that no descriptor is copied onto itself: those
+        // copies made the processor wait for its own stores (a failed store-to-load forwarding,
+        // as a descriptor's two halves overlap) on every descriptor of the view.
+        std::size_t kept = static_cast<std::size_t>(std::find(replaced.begin(), replaced.end(), 1) - replaced.begin());
+        for (std::size_t i = kept + 1; i < n; ++i) {
+            if (replaced[i] == 0) {
+                out[kept++] = out[i];
+            }
+        }
+        n = kept;
+    }
+    v.resize(n);
+    return true;
+}
+
+/// Appends `received`; where an address is already present the younger copy survives, in its
+/// own place: a fresher received copy replaces the old one at the tail (so that swapping away
+/// the head, which holds what was just sent, cannot discard fresh news), an older one is dropped.
+template <class Address>
+void append_fresh(std::vector<descriptor<Address>>& v, std::span<const descriptor<Address>> received)
+{
+    if constexpr (hashable_address<Address>) {
+        if (append_fresh_indexed(v, received)) {
+            return;
+        }
+    }
+    append_fresh_scan(v, received);
 }
 
 /// Where the k most extreme ages (the oldest, or the youngest) begin: every age strictly beyond
@@ -177,8 +269,9 @@ void remove_extreme_ages(std::vector<descriptor<Address>>& v, std::size_t k, ext
     drop.resize(v.size());
     mark_extreme(std::span<const descriptor<Address>>(v), cut, e, drop.data());
     descriptor<Address>* data = v.data();
-    std::size_t kept = 0;
-    for (std::size_t i = 0; i < v.size(); ++i) {
+    // From the first dropped one on: a descriptor copied onto itself waits for its own store.
+    std::size_t kept = static_cast<std::size_t>(std::find(drop.begin(), drop.end(), 1) - drop.begin());
+    for (std::size_t i = kept + 1; i < v.size(); ++i) {
         data[kept] = data[i];
         kept += 1U - drop[i];
     }

@@ -403,8 +403,7 @@ public:
         }
         // In address order, to find repeats and to merge new members in one pass; an honest
         // sender lists an address once.
-        std::sort(incoming_.begin(), incoming_.end(),
-                  [](const incoming_entry& a, const incoming_entry& b) { return a.address < b.address; });
+        sort_incoming();
         const auto repeat = std::adjacent_find(incoming_.begin(), incoming_.end(),
                                                [](const incoming_entry& a, const incoming_entry& b) {
                                                    return a.address == b.address;
@@ -416,12 +415,21 @@ public:
         ++stats_.sections_received;
         stats_.entries_received += count;
         std::size_t fresh = 0;
+        // The entries ascend, so each one's row lies after the previous one's: the search
+        // starts there, and a writer's window of consecutive members finds each row next.
+        auto from = table_.begin();
         for (auto& e : incoming_) {
             e.fresh = false;
             if (e.address == self_) {
                 claim_about_self(e);
-            } else if (auto it = lower_bound(e.address); it != table_.end() && it->address == e.address) {
+                continue;
+            }
+            // Most often the very next row: one equality settles it.
+            const auto it = from != table_.end() && from->address == e.address ? from : lower_bound_from(from, e.address);
+            from = it;
+            if (it != table_.end() && it->address == e.address) {
                 merge(*it, e);
+                ++from;
             } else if (table_.size() + fresh >= options_.max_members) {
                 ++stats_.dropped_table_full;
             } else {
@@ -481,6 +489,57 @@ private:
     {
         return std::lower_bound(table_.begin(), table_.end(), a,
                                 [](const member_type& m, const Address& key) { return m.address < key; });
+    }
+
+    // The first row at or after `from` whose address is not below `a`, when every row before
+    // `from` is below it: a gallop from `from`, then a binary search in the last step.
+    [[nodiscard]] auto lower_bound_from(typename std::vector<member_type>::iterator from, const Address& a) noexcept
+    {
+        const auto end = table_.end();
+        std::ptrdiff_t step = 1;
+        auto low = from;
+        while (end - low > step && low[step - 1].address < a) {
+            low += step;
+            step *= 2;
+        }
+        const auto high = end - low > step ? low + step : end;
+        return std::lower_bound(low, high, a, [](const member_type& m, const Address& key) { return m.address < key; });
+    }
+
+    // Sorts incoming_ by address. A writer lists its own entry and then a window of its table in
+    // address order that may wrap around: the rest is ascending, or two ascending runs whose
+    // second lies wholly below the first. That order is put right with two rotations, in
+    // linear time and in place; any other is sorted. Of distinct addresses, either way gives the
+    // one ascending order; repeats are refused after, whatever their order.
+    void sort_incoming()
+    {
+        const auto below = [](const incoming_entry& a, const incoming_entry& b) { return a.address < b.address; };
+        const auto first = incoming_.begin();
+        const auto last = incoming_.end();
+        if (last - first < 3) {
+            std::sort(first, last, below);
+            return;
+        }
+        auto wrap = last; // where the second run starts, if any
+        for (auto i = first + 2; i != last; ++i) {
+            if (!(i[-1].address < i->address)) {
+                if (wrap != last) {
+                    std::sort(first, last, below);
+                    return;
+                }
+                wrap = i;
+            }
+        }
+        if (wrap != last) {
+            if (!(last[-1].address < first[1].address)) {
+                std::sort(first, last, below);
+                return;
+            }
+            std::rotate(first + 1, wrap, last);
+        }
+        // The rest ascends: the first entry goes where it belongs among it.
+        const auto at = std::lower_bound(first + 1, last, *first, below);
+        std::rotate(first, first + 1, at);
     }
 
     // Failed members stay home; a leave travels for as long as a heartbeat may take to spread.
