@@ -130,7 +130,9 @@ say "membership agreed: every agent lists the $((processes - 1)) others"
 echo "hello from agent 1" >&"$to_agent1"
 wait_until 20 "every agent delivers the broadcast" logs_with "$processes" "hello from agent 1"
 say "agent 1 broadcast 'hello from agent 1'; all $processes agents delivered it:"
-grep -h "hello from agent 1" "$logs/0.log" "$logs/$((processes - 1)).log" | sed 's/^/           agent log: /'
+for i in 0 $((processes - 1)); do
+  grep -h "hello from agent 1" "$logs/$i.log" | sed "s/^/           agent $i: /"
+done
 
 victim=$((processes / 2))
 victim_address=$(address_of "$victim")
@@ -142,7 +144,7 @@ wait_until 30 "every other agent declares agent $victim failed" \
   logs_with $((processes - 1)) "member failed $victim_address" "$victim"
 detect=$(seconds_since "$killed_at")
 say "all $((processes - 1)) others declared it failed within ${detect} s (t_fail = 15 periods = $((15 * period)) ms):"
-grep -h "member failed $victim_address" "$logs/0.log" | sed 's/^/           agent log: /'
+grep -h "member failed $victim_address" "$logs/0.log" | sed "s/^/           agent 0: /"
 
 echo "sent while agent $victim was down" >&"$to_agent1"
 wait_until 20 "the live agents deliver the second broadcast" \
@@ -159,7 +161,7 @@ wait_until 30 "the restarted agent catches up on both broadcasts" \
   grep -qF "sent while agent $victim was down" "$logs/$victim.log"
 grep -qF "hello from agent 1" "$logs/$victim.log" || fail "the restarted agent lacks the first broadcast"
 say "agent $victim caught up on what it missed:"
-grep -h "^deliver" "$logs/$victim.log" | sed 's/^/           agent log: /'
+grep -h "^deliver" "$logs/$victim.log" | sed "s/^/           agent $victim: /"
 
 exec {to_agent1}>&-
 for i in $(seq 0 $((processes - 1))); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
