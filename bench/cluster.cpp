@@ -19,6 +19,7 @@
 // Output: one line of key=value pairs per figure on stdout, progress on stderr. See README.md
 // next to this file.
 
+#include "cpu_time.hpp"
 #include "heap_in_use.hpp"
 
 #include <gossip/gossip.hpp>
@@ -273,21 +274,6 @@ void trim_heap()
 #if GOSSIP_BENCH_HAVE_MALLINFO2
     ::malloc_trim(0);
 #endif
-}
-
-struct cpu_times {
-    double user_s = 0;
-    double system_s = 0;
-};
-
-cpu_times process_cpu()
-{
-    rusage u{};
-    ::getrusage(RUSAGE_SELF, &u);
-    const auto seconds = [](const timeval& t) {
-        return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec);
-    };
-    return {seconds(u.ru_utime), seconds(u.ru_stime)};
 }
 
 /// Makes room for `needed` descriptors: the soft RLIMIT_NOFILE goes up to the hard one if it
@@ -737,7 +723,7 @@ struct results {
     clock_type::duration max_quiet{0};
     // idle window
     double idle_wall_s = 0;
-    cpu_times idle_cpu;
+    bench::cpu_times idle_cpu;
     std::uint64_t idle_datagrams = 0;
     std::uint64_t idle_send_calls = 0;    // sendmmsg calls that the kernel took
     std::uint64_t idle_receive_calls = 0; // recvmmsg calls that returned datagrams
@@ -798,15 +784,15 @@ void measure_idle(cluster& c, const options& o, results& r)
 
     const auto before = c.counters();
     const auto udp_before = c.udp_totals();
-    const auto cpu_before = process_cpu();
+    const auto cpu_before = bench::cpu_usage(RUSAGE_SELF);
     const auto wall_before = clock_type::now();
     c.run_for(window(o.idle_seconds));
     const auto wall_after = clock_type::now();
-    const auto cpu_after = process_cpu();
+    const auto cpu_after = bench::cpu_usage(RUSAGE_SELF);
     const auto after = c.counters();
     const auto udp_after = c.udp_totals();
     r.idle_wall_s = std::chrono::duration<double>(wall_after - wall_before).count();
-    r.idle_cpu = {cpu_after.user_s - cpu_before.user_s, cpu_after.system_s - cpu_before.system_s};
+    r.idle_cpu = {cpu_after.user - cpu_before.user, cpu_after.system - cpu_before.system};
     r.idle_datagrams = udp_after.datagrams_sent - udp_before.datagrams_sent;
     r.idle_send_calls = udp_after.send_calls - udp_before.send_calls;
     r.idle_receive_calls = udp_after.receive_calls - udp_before.receive_calls;
@@ -826,16 +812,16 @@ void measure_idle(cluster& c, const options& o, results& r)
 
     c.profile(true);
     const auto p_before = c.counters();
-    const auto p_cpu_before = process_cpu();
+    const auto p_cpu_before = bench::cpu_usage(RUSAGE_SELF);
     const auto p_wall_before = clock_type::now();
     c.run_for(window(std::min(o.idle_seconds / 2, 2.0)));
     const auto p_after = c.counters();
-    const auto p_cpu_after = process_cpu();
+    const auto p_cpu_after = bench::cpu_usage(RUSAGE_SELF);
     r.profile_wall_s = std::chrono::duration<double>(clock_type::now() - p_wall_before).count();
     c.profile(false);
     c.sample_quiet(true);
     const auto seconds = [](std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); };
-    r.profile_cpu_s = p_cpu_after.user_s + p_cpu_after.system_s - p_cpu_before.user_s - p_cpu_before.system_s;
+    r.profile_cpu_s = p_cpu_after.user + p_cpu_after.system - p_cpu_before.user - p_cpu_before.system;
     r.profile_deadline_s = seconds(p_after.deadline_cpu - p_before.deadline_cpu);
     r.profile_poll_s = seconds(p_after.poll_cpu - p_before.poll_cpu);
     r.profile_readable_s = seconds(p_after.readable_cpu - p_before.readable_cpu);
@@ -1002,7 +988,7 @@ int main(int argc, char** argv)
                         head.c_str(), fixed(median(r.deliver_ms)).c_str(), fixed(worst(r.deliver_ms)).c_str(),
                         r.deliver_timeouts, o.repeats);
             const double per = 1000.0 / nn / r.idle_wall_s; // seconds of CPU -> ms per node-second
-            const double cpu_s = r.idle_cpu.user_s + r.idle_cpu.system_s;
+            const double cpu_s = r.idle_cpu.user + r.idle_cpu.system;
             const auto per_node_s = [&](std::uint64_t count) {
                 return fixed(static_cast<double>(count) / nn / r.idle_wall_s, 1);
             };
@@ -1010,8 +996,8 @@ int main(int argc, char** argv)
                         "datagrams_sent_per_node_s=%s sendmmsg_per_node_s=%s recvmmsg_with_data_per_node_s=%s "
                         "readable_wakeups_per_node_s=%s periods_per_node_s=%s polls_per_s=%s late_periods=%llu "
                         "busy_fraction=%s window_s=%s\n",
-                        head.c_str(), fixed(cpu_s * per, 4).c_str(), fixed(r.idle_cpu.user_s * per, 4).c_str(),
-                        fixed(r.idle_cpu.system_s * per, 4).c_str(), per_node_s(r.idle_datagrams).c_str(),
+                        head.c_str(), fixed(cpu_s * per, 4).c_str(), fixed(r.idle_cpu.user * per, 4).c_str(),
+                        fixed(r.idle_cpu.system * per, 4).c_str(), per_node_s(r.idle_datagrams).c_str(),
                         per_node_s(r.idle_send_calls).c_str(), per_node_s(r.idle_receive_calls).c_str(),
                         per_node_s(r.idle_readables).c_str(), per_node_s(r.idle_periods).c_str(),
                         fixed(static_cast<double>(r.idle_polls) / r.idle_wall_s, 0).c_str(),

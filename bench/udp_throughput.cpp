@@ -15,6 +15,7 @@
 // See README.md next to this file for what each figure means, how to build and run, and the
 // figures measured.
 
+#include "cpu_time.hpp"
 #include "timing.hpp"
 
 #include <gossip/gossip.hpp>
@@ -692,27 +693,11 @@ double median(std::vector<double> values)
     return *middle;
 }
 
-/// CPU seconds this thread has spent in user space and in the kernel.
-struct cpu_times {
-    double user = 0.0;
-    double system = 0.0;
-};
-
-cpu_times thread_cpu()
-{
-    rusage u{};
-    ::getrusage(RUSAGE_THREAD, &u);
-    const auto seconds = [](const timeval& t) {
-        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
-    };
-    return {seconds(u.ru_utime), seconds(u.ru_stime)};
-}
-
 /// What the drains of one path added up to, beside the time benchmark::State keeps.
 struct drain_totals {
     std::uint64_t replies = 0;     ///< received back at the sender
     std::uint64_t reply_drops = 0; ///< dropped by the sender's full buffer
-    cpu_times cpu;                 ///< during the timed drains only
+    bench::cpu_times cpu;                 ///< during the timed drains only
     std::uint64_t allocations = 0; ///< during the timed drains only
     std::uint64_t reply_bytes = 0; ///< of the node's replies (full path)
     std::uint64_t in_sync = 0;     ///< anti-entropy sessions found in sync (full path)
@@ -739,13 +724,13 @@ std::optional<double> timed_drain(benchmark::State& state, rig& r, path p, drain
         return std::nullopt;
     }
 
-    const cpu_times cpu_before = thread_cpu();
+    const bench::cpu_times cpu_before = bench::cpu_usage(RUSAGE_THREAD);
     const std::uint64_t allocations_before = allocations;
     const auto start = std::chrono::steady_clock::now();
     const std::size_t got = r.drain(p, n);
     const double elapsed = bench::seconds_since(start);
     totals.allocations += allocations - allocations_before;
-    const cpu_times cpu_after = thread_cpu();
+    const bench::cpu_times cpu_after = bench::cpu_usage(RUSAGE_THREAD);
     totals.cpu.user += cpu_after.user - cpu_before.user;
     totals.cpu.system += cpu_after.system - cpu_before.system;
 
