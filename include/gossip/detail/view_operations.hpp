@@ -6,6 +6,7 @@
 // descriptors just sent sit at the head of the view.
 
 #include "../descriptor.hpp"
+#include "scratch.hpp"
 #include "../random.hpp"
 
 #include <algorithm>
@@ -109,8 +110,12 @@ template <class Address>
     while ((std::size_t{1} << bits) < 2 * total) {
         ++bits;
     }
-    thread_local std::vector<std::uint32_t> slots; // descriptor index + 1; 0: empty
-    thread_local std::vector<std::uint8_t> replaced;
+    struct slots_tag {};
+    struct replaced_tag {};
+    scratch_vector<std::uint32_t, slots_tag> slots_lease; // descriptor index + 1; 0: empty
+    scratch_vector<std::uint8_t, replaced_tag> replaced_lease;
+    auto& slots = slots_lease.get();
+    auto& replaced = replaced_lease.get();
     slots.assign(std::size_t{1} << bits, 0);
     const std::size_t mask = slots.size() - 1;
     std::uint32_t* table = slots.data();
