@@ -1,14 +1,19 @@
 // A cluster of N real nodes over UDP on 127.0.0.1, all in this process and driven by ONE thread:
-// every node has its own socket, and one poll() over all of them calls each node's node_driver
-// hooks (fd(), next_deadline(), on_readable(), on_deadline()), as an application's own event
-// loop would. The node is the one examples/gossip_agent.cpp runs: random peers, healer views,
-// push-pull, and membership beside an anti-entropy log with rumors.
+// every node has its own socket, registered once with one epoll instance, and the loop calls each
+// node's node_driver hooks (fd(), next_deadline(), on_readable(), on_deadline()), as an
+// application's own event loop would. Deadlines wait in a min-heap, so a wake-up costs what is
+// due and ready rather than O(N) (Linux only: epoll). The node is the one
+// examples/gossip_agent.cpp runs: random peers, healer views, push-pull, and membership beside an
+// anti-entropy log with rumors.
 //
 // For each N it measures, on fresh clusters (one per repeat):
 //   join        every node joins one seed (the seed joins nobody); time until every node sees
 //               all N alive in its membership table;
 //   broadcast   then one put at a random node; time until the last other node delivers it;
-//   idle_cpu    (first repeat) process CPU over a window of steady state, per node and second;
+//   sections    (before the repeats, on a cluster of its own) membership entries per section the
+//               nodes actually wrote, from which t_fail follows; again over the idle window;
+//   idle_cpu    (first repeat) process CPU over a window of steady state, per node and second,
+//               user and kernel, and the part spent inside the nodes' hooks;
 //   memory      (first repeat) VmRSS and heap after that window minus before the nodes existed
 //               (a small cluster runs first, so that what the process allocates once is not
 //               charged to the first N);
@@ -27,9 +32,10 @@
 #include <gossip/runtime/node_driver.hpp>
 #include <gossip/transport/udp.hpp>
 
-#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -124,7 +130,7 @@ options parse(int argc, char** argv)
             continue;
         }
         if (flag == "--help" || flag == "-h") {
-            usage("cluster: N UDP nodes on 127.0.0.1 in one process, one poll() loop");
+            usage("cluster: N UDP nodes on 127.0.0.1 in one process, one epoll loop");
         }
         if (i + 1 >= argc) {
             usage("missing value after " + flag);
@@ -298,31 +304,10 @@ void ensure_descriptors(std::size_t needed)
     if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
         throw std::system_error(errno, std::generic_category(),
                                 "cluster: cannot raise the soft RLIMIT_NOFILE from " + std::to_string(before) + " to " +
-                                    std::to_string(limit.rlim_max) + " for " + std::to_string(needed) +
-                                    " descriptors");
+                                    std::to_string(limit.rlim_max) + " for " + std::to_string(needed) + " descriptors");
     }
     std::fprintf(stderr, "cluster: raised the soft RLIMIT_NOFILE from %llu to %llu\n",
                  static_cast<unsigned long long>(before), static_cast<unsigned long long>(limit.rlim_max));
-}
-
-// --- the membership section's size, for t_fail ------------------------------------------------
-
-/// Membership entries (the node's own included) in a request or reply with a full view: the
-/// datagram less the message header and view, less the combined payload's length field, times
-/// first_share, less membership's count field, over an entry's size.
-std::size_t entries_per_datagram(const gossip::config& cfg, double first_share)
-{
-    const udp_address sample = udp_address::loopback_v4(1);
-    std::vector<std::byte> buffer(64);
-    gossip::wire::writer w{std::span(buffer)};
-    gossip::wire::codec<udp_address>::write(w, sample);
-    const std::size_t address_bytes = w.size();
-    const std::size_t view =
-        std::min(gossip::buffer_size(cfg), gossip::wire::descriptors_that_fit<udp_address>(cfg.max_message_bytes));
-    const std::size_t header = 2 + 1 + 1 + 2 + address_bytes + 1 + 2 + view * (address_bytes + 4) + 2;
-    const std::size_t room = cfg.max_message_bytes > header + 2 ? cfg.max_message_bytes - header - 2 : 0;
-    const auto share = static_cast<std::size_t>(static_cast<double>(std::min<std::size_t>(room, 0xFFFF)) * first_share);
-    return share > 2 ? (share - 2) / (address_bytes + membership::entry_overhead) : 0;
 }
 
 // --- one cluster -------------------------------------------------------------------------------
@@ -354,19 +339,43 @@ struct cluster_settings {
 
 /// What the loop has done, for the CPU figure's breakdown.
 struct loop_counters {
-    std::uint64_t polls = 0;
+    std::uint64_t waits = 0; // epoll_wait() calls
+    // Of them, those that timed out: they slept. In one thread a socket only turns ready by the
+    // loop's own sends (loopback delivers within sendmmsg), so the others return at once.
+    std::uint64_t sleeps = 0;
     std::uint64_t periods = 0;
     std::uint64_t readables = 0;
-    // Thread CPU time, while profiling: the periods (with the scan for them), poll(), and the
-    // sockets that were readable.
+    // Thread CPU time, while profiling: the periods that were due (with the timer heap's pops and
+    // pushes), epoll_wait(), and the sockets that were ready.
     std::chrono::nanoseconds deadline_cpu{0};
-    std::chrono::nanoseconds poll_cpu{0};
+    std::chrono::nanoseconds wait_cpu{0};
     std::chrono::nanoseconds readable_cpu{0};
-    clock_type::duration max_late{0};   // how late a period ran, at most
-    std::uint64_t late_periods = 0;     // periods that ran more than half a period late
+    clock_type::duration max_late{0}; // how late a period ran, at most
+    std::uint64_t late_periods = 0;   // periods that ran more than half a period late
 };
 
-/// N nodes, their drivers and sockets, one poll() loop, and what their events tell.
+/// What the nodes' membership sections held: every message a node sends carries one.
+struct section_counters {
+    std::uint64_t sections = 0;  // messages sent, plus those the node failed to send
+    std::uint64_t entries = 0;   // membership_statistics::entries_sent
+    std::uint64_t truncated = 0; // sections that could not hold every gossiped member
+    std::uint64_t bytes = 0;     // of the messages sent
+
+    section_counters operator-(const section_counters& o) const
+    {
+        return {sections - o.sections, entries - o.entries, truncated - o.truncated, bytes - o.bytes};
+    }
+    [[nodiscard]] double entries_per_section() const
+    {
+        return sections == 0 ? NAN : static_cast<double>(entries) / static_cast<double>(sections);
+    }
+    [[nodiscard]] double truncated_share() const
+    {
+        return sections == 0 ? NAN : static_cast<double>(truncated) / static_cast<double>(sections);
+    }
+};
+
+/// N nodes, their drivers and sockets, one epoll loop, and what their events tell.
 class cluster {
 public:
     cluster(const cluster_settings& s, port_map& ports) : s_(s), ports_(&ports)
@@ -376,17 +385,27 @@ public:
         const std::size_t n = s_.n;
         state_.assign(n * n, 0);
         alive_.assign(n, 0);
-        running_.assign(n, 1);
+        running_.assign(n, 0); // attach() sets it
         got_.assign(n, 0);
         complete_at_.assign(n, std::nullopt);
-        fds_.reserve(n);
+        generation_.assign(n, 0);
+        events_.resize(n);
+        timers_.reserve(2 * n); // a stopped node's entry lingers until it surfaces
         drivers_.reserve(n);
         addresses_.reserve(n);
         key_.reserve(32);
+        epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+        if (epoll_ < 0) {
+            throw std::system_error(errno, std::generic_category(), "epoll_create1");
+        }
     }
     cluster(const cluster&) = delete;
     cluster& operator=(const cluster&) = delete;
-    ~cluster() { ports_->clear(); }
+    ~cluster()
+    {
+        ::close(epoll_);
+        ports_->clear();
+    }
 
     /// Opens the sockets and builds the nodes: node 0 is the seed, every other joins it alone.
     void populate()
@@ -417,7 +436,7 @@ public:
             gossip::driver_options d;
             d.seed = gossip::mix_seed(s_.seed, 0x1000000 + i) | 1U;
             drivers_.emplace_back(nodes_[i], d, now);
-            fds_.push_back(pollfd{drivers_.back().fd(), POLLIN, 0});
+            attach(i);
         }
         started_ = now;
         return now;
@@ -460,8 +479,7 @@ public:
     /// Stops node `v` without a leave: nobody drives it any more and its socket closes.
     void crash(std::size_t v)
     {
-        running_[v] = 0;
-        fds_[v].fd = -1;
+        detach(v);
         nodes_[v].transport().close();
         victim_ = v;
         victim_failed_ = 0;
@@ -506,6 +524,22 @@ public:
     /// Reads the thread's CPU clock around each part of the loop (a few system calls per turn).
     void profile(bool on) { profile_ = on; }
 
+    /// The membership sections' counters, summed over the nodes (stopped ones included: the
+    /// counters only grow).
+    [[nodiscard]] section_counters section_totals() const
+    {
+        section_counters total;
+        for (const auto& n : nodes_) {
+            const auto& node = n.statistics();
+            const auto& table = n.payload().first().statistics();
+            total.sections += node.messages_sent + node.send_failures;
+            total.bytes += node.bytes_sent;
+            total.entries += table.entries_sent;
+            total.truncated += table.truncated_writes;
+        }
+        return total;
+    }
+
     /// The sockets' counters, summed over the nodes.
     [[nodiscard]] gossip::transport::udp_statistics udp_totals() const
     {
@@ -522,31 +556,75 @@ public:
     }
 
 private:
-    // One turn of the loop: the periods that are due, one poll() over every socket until the
-    // next deadline, then the sockets that turned readable.
+    // A deadline in the heap: node i's next period, valid while the node's generation is the one
+    // it was pushed with (a stopped node's entry is dropped when it surfaces).
+    struct timer {
+        clock_type::time_point due;
+        std::uint32_t node;
+        std::uint32_t generation;
+    };
+    // std::push_heap keeps the greatest first: the latest-due compares least.
+    static bool later(const timer& a, const timer& b) noexcept { return a.due > b.due; }
+
+    void push_timer(std::size_t i)
+    {
+        timers_.push_back(timer{drivers_[i].next_deadline(), static_cast<std::uint32_t>(i), generation_[i]});
+        std::push_heap(timers_.begin(), timers_.end(), later);
+    }
+
+    // Node i runs from now: its socket joins the epoll set (level-triggered, so a flood that
+    // on_readable() leaves unread comes back next turn) and its deadline the heap.
+    void attach(std::size_t i)
+    {
+        epoll_event e{};
+        e.events = EPOLLIN;
+        e.data.u64 = i;
+        if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, drivers_[i].fd(), &e) != 0) {
+            throw std::system_error(errno, std::generic_category(), "epoll_ctl(EPOLL_CTL_ADD)");
+        }
+        running_[i] = 1;
+        ++generation_[i];
+        push_timer(i);
+    }
+
+    // Node i stops: out of the epoll set before its socket closes (a descriptor number can be
+    // reused), and its heap entry goes stale.
+    void detach(std::size_t i)
+    {
+        if (running_[i] == 0) {
+            return;
+        }
+        if (::epoll_ctl(epoll_, EPOLL_CTL_DEL, drivers_[i].fd(), nullptr) != 0) {
+            throw std::system_error(errno, std::generic_category(), "epoll_ctl(EPOLL_CTL_DEL)");
+        }
+        running_[i] = 0;
+        ++generation_[i];
+    }
+
+    // One turn of the loop: the periods that are due, earliest first, one epoll_wait() until the
+    // next deadline, then the sockets that are ready. Only on_deadline() moves a driver's
+    // next_deadline() (on_readable() never does), so a node's heap entry is replaced right there.
     void step(clock_type::time_point limit)
     {
         const auto cpu0 = profile_ ? thread_cpu() : 0ns;
         auto now = clock_type::now();
-        auto next = limit;
         const auto half_period = std::chrono::duration_cast<clock_type::duration>(s_.cfg.period) / 2;
-        for (std::size_t i = 0; i < s_.n; ++i) {
-            if (running_[i] == 0) {
+        while (!timers_.empty() && timers_.front().due <= now) {
+            std::pop_heap(timers_.begin(), timers_.end(), later);
+            const timer t = timers_.back();
+            timers_.pop_back();
+            if (t.generation != generation_[t.node]) {
                 continue;
             }
-            auto& d = drivers_[i];
-            auto due = d.next_deadline();
-            if (due <= now) {
-                const auto late = now - due;
-                loop_.max_late = std::max(loop_.max_late, late);
-                loop_.late_periods += late > half_period ? 1 : 0;
-                d.on_deadline(now);
-                ++loop_.periods;
-                now = clock_type::now();
-                due = d.next_deadline();
-            }
-            next = std::min(next, due);
+            const auto late = now - t.due;
+            loop_.max_late = std::max(loop_.max_late, late);
+            loop_.late_periods += late > half_period ? 1 : 0;
+            drivers_[t.node].on_deadline(now);
+            ++loop_.periods;
+            push_timer(t.node);
+            now = clock_type::now();
         }
+        const auto next = timers_.empty() ? limit : std::min(limit, timers_.front().due);
         int timeout = 0;
         if (next > now) {
             // Rounded up: waking a little late is harmless, waking early spins.
@@ -554,14 +632,16 @@ private:
                 std::min<std::int64_t>(std::chrono::ceil<std::chrono::milliseconds>(next - now).count(), 60'000));
         }
         const auto cpu1 = profile_ ? thread_cpu() : 0ns;
-        const int rc = ::poll(fds_.data(), fds_.size(), timeout);
+        const int rc = ::epoll_wait(epoll_, events_.data(), static_cast<int>(events_.size()), timeout);
         const auto cpu2 = profile_ ? thread_cpu() : 0ns;
-        ++loop_.polls;
+        ++loop_.waits;
+        loop_.sleeps += rc == 0 && timeout > 0 ? 1 : 0;
         if (rc < 0 && errno != EINTR) {
-            throw std::system_error(errno, std::generic_category(), "poll");
+            throw std::system_error(errno, std::generic_category(), "epoll_wait");
         }
-        for (std::size_t i = 0; rc > 0 && i < s_.n; ++i) {
-            if (fds_[i].revents != 0 && running_[i] != 0) {
+        for (int k = 0; k < rc; ++k) {
+            const auto i = static_cast<std::size_t>(events_[static_cast<std::size_t>(k)].data.u64);
+            if (running_[i] != 0) {
                 drivers_[i].on_readable();
                 ++loop_.readables;
             }
@@ -569,7 +649,7 @@ private:
         if (profile_) {
             const auto cpu3 = thread_cpu();
             loop_.deadline_cpu += cpu1 - cpu0;
-            loop_.poll_cpu += cpu2 - cpu1;
+            loop_.wait_cpu += cpu2 - cpu1;
             loop_.readable_cpu += cpu3 - cpu2;
         }
     }
@@ -651,9 +731,7 @@ private:
                 }
             }
             break;
-        case member_event_kind::restarted:
-            ++restarted_;
-            break;
+        case member_event_kind::restarted: ++restarted_; break;
         }
     }
 
@@ -675,7 +753,10 @@ private:
     std::vector<std::size_t> alive_;  // per node: others it believes alive
     std::vector<std::uint8_t> running_;
     std::vector<std::uint8_t> got_;
-    std::vector<pollfd> fds_;
+    int epoll_ = -1;
+    std::vector<epoll_event> events_;       // what one epoll_wait() returns, at most one per node
+    std::vector<timer> timers_;             // a heap: the earliest deadline first
+    std::vector<std::uint32_t> generation_; // per node: bumped when it starts or stops
     std::vector<udp_address> addresses_;
     std::size_t complete_ = 0;
     std::vector<std::optional<clock_type::time_point>> complete_at_; // per node: first saw all alive
@@ -727,15 +808,17 @@ struct results {
     std::uint64_t idle_datagrams = 0;
     std::uint64_t idle_send_calls = 0;    // sendmmsg calls that the kernel took
     std::uint64_t idle_receive_calls = 0; // recvmmsg calls that returned datagrams
-    std::uint64_t idle_polls = 0;
+    std::uint64_t idle_waits = 0;
+    std::uint64_t idle_sleeps = 0;
     std::uint64_t idle_periods = 0;
     std::uint64_t idle_readables = 0;
     std::uint64_t idle_late_periods = 0;
-    // the profiled window after it: thread CPU by part of the loop
+    section_counters idle_sections;
+    // the profiled window after it: process CPU, and thread CPU by part of the loop
     double profile_wall_s = 0;
-    double profile_cpu_s = 0;
+    bench::cpu_times profile_cpu;
     double profile_deadline_s = 0;
-    double profile_poll_s = 0;
+    double profile_wait_s = 0;
     double profile_readable_s = 0;
     // memory
     std::size_t rss_before = 0;
@@ -784,6 +867,7 @@ void measure_idle(cluster& c, const options& o, results& r)
 
     const auto before = c.counters();
     const auto udp_before = c.udp_totals();
+    const auto sections_before = c.section_totals();
     const auto cpu_before = bench::cpu_usage(RUSAGE_SELF);
     const auto wall_before = clock_type::now();
     c.run_for(window(o.idle_seconds));
@@ -791,12 +875,14 @@ void measure_idle(cluster& c, const options& o, results& r)
     const auto cpu_after = bench::cpu_usage(RUSAGE_SELF);
     const auto after = c.counters();
     const auto udp_after = c.udp_totals();
+    r.idle_sections = c.section_totals() - sections_before;
     r.idle_wall_s = std::chrono::duration<double>(wall_after - wall_before).count();
     r.idle_cpu = {cpu_after.user - cpu_before.user, cpu_after.system - cpu_before.system};
     r.idle_datagrams = udp_after.datagrams_sent - udp_before.datagrams_sent;
     r.idle_send_calls = udp_after.send_calls - udp_before.send_calls;
     r.idle_receive_calls = udp_after.receive_calls - udp_before.receive_calls;
-    r.idle_polls = after.polls - before.polls;
+    r.idle_waits = after.waits - before.waits;
+    r.idle_sleeps = after.sleeps - before.sleeps;
     r.idle_periods = after.periods - before.periods;
     r.idle_readables = after.readables - before.readables;
     r.idle_late_periods = after.late_periods - before.late_periods;
@@ -821,9 +907,9 @@ void measure_idle(cluster& c, const options& o, results& r)
     c.profile(false);
     c.sample_quiet(true);
     const auto seconds = [](std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); };
-    r.profile_cpu_s = p_cpu_after.user + p_cpu_after.system - p_cpu_before.user - p_cpu_before.system;
+    r.profile_cpu = {p_cpu_after.user - p_cpu_before.user, p_cpu_after.system - p_cpu_before.system};
     r.profile_deadline_s = seconds(p_after.deadline_cpu - p_before.deadline_cpu);
-    r.profile_poll_s = seconds(p_after.poll_cpu - p_before.poll_cpu);
+    r.profile_wait_s = seconds(p_after.wait_cpu - p_before.wait_cpu);
     r.profile_readable_s = seconds(p_after.readable_cpu - p_before.readable_cpu);
 }
 
@@ -861,8 +947,8 @@ results measure(const options& o, std::size_t n, port_map& ports, std::chrono::m
         } else {
             ++r.join_timeouts;
             std::fprintf(stderr,
-                         "cluster: n=%zu repeat %zu: join did not converge in %.0f s (%zu of %zu nodes complete)\n",
-                         n, rep + 1, ms(join_limit) / 1000, c.complete(), n);
+                         "cluster: n=%zu repeat %zu: join did not converge in %.0f s (%zu of %zu nodes complete)\n", n,
+                         rep + 1, ms(join_limit) / 1000, c.complete(), n);
         }
         if (measure_idle_here) {
             r.heap_joined = bench::heap_in_use();
@@ -922,6 +1008,36 @@ results measure(const options& o, std::size_t n, port_map& ports, std::chrono::m
     return r;
 }
 
+/// The membership sections of a cluster of n in steady state, on a cluster of its own before the
+/// repeats: t_fail follows from how many entries a section actually holds (entries vary in size,
+/// and combined<> may lend the second payload's unused room), so it cannot be computed ahead.
+/// Its t_fail is long, so that nobody fails while it joins.
+struct section_probe {
+    section_counters counts;
+    bool joined = false;
+};
+
+section_probe probe_sections(const options& o, std::size_t n, port_map& ports)
+{
+    const auto period = std::chrono::duration_cast<clock_type::duration>(o.period);
+    cluster c(settings_for(o, n, std::chrono::minutes(10), gossip::mix_seed(o.seed, n * 1000 + 999)), ports);
+    c.populate();
+    const auto t0 = c.start();
+    section_probe p;
+    p.joined = c.run_until([&] { return c.all_alive_at().has_value(); }, t0 + 60s);
+    if (!p.joined) {
+        std::fprintf(stderr,
+                     "cluster: n=%zu: the section probe did not converge in 60 s (%zu of %zu complete); "
+                     "measuring its sections anyway\n",
+                     n, c.complete(), n);
+    }
+    c.run_for(2 * period); // every table full, every section at its steady size
+    const auto before = c.section_totals();
+    c.run_for(std::max<clock_type::duration>(1s, 5 * period));
+    p.counts = c.section_totals() - before;
+    return p;
+}
+
 /// A small cluster run once before anything is measured, so that what a process allocates once
 /// (the thread's receive buffers, say) is not charged to the first N's nodes.
 void warm_up(const options& o, port_map& ports)
@@ -953,25 +1069,28 @@ int main(int argc, char** argv)
             cfg.period = o.period;
             cfg.max_message_bytes = o.max_bytes;
             (void)gossip::validate(cfg);
-            const std::size_t k = entries_per_datagram(cfg, o.first_share);
-            if (k < 2) {
+            const section_probe probe = probe_sections(o, n, ports);
+            const double k = probe.counts.entries_per_section();
+            if (!(k >= 2)) {
                 throw std::runtime_error("cluster: the membership section holds fewer than 2 entries; raise "
                                          "--max-bytes or --first-share");
             }
             // Every other member travels once every ceil((n - 1) / (k - 1)) sections of a node
-            // (its own entry always goes first): allow t_fail_periods per such window.
-            const std::size_t windows = (n - 1 + k - 2) / (k - 1);
-            const double advised_ms =
-                std::ceil(o.t_fail_periods * static_cast<double>(windows) * static_cast<double>(o.period.count()));
+            // (its own entry always goes first): allow t_fail_periods per such window. Sections
+            // that never truncate carry everyone each time: one window.
+            const double windows = probe.counts.truncated == 0 ? 1.0 : std::ceil(static_cast<double>(n - 1) / (k - 1));
+            const double advised_ms = std::ceil(o.t_fail_periods * windows * static_cast<double>(o.period.count()));
             const auto t_fail =
                 o.t_fail.count() > 0 ? o.t_fail : std::chrono::milliseconds(static_cast<std::int64_t>(advised_ms));
             const std::string head = "n=" + std::to_string(n) + " period_ms=" + std::to_string(o.period.count()) +
                                      " fanout=" + std::to_string(o.fanout);
-            std::printf("config %s view=%zu max_bytes=%zu first_share=%s entries_per_datagram=%zu t_fail_ms=%lld "
-                        "t_cleanup_ms=%lld repeats=%zu detect_repeats=%zu idle_s=%s seed=%llu load_average=%s\n",
-                        head.c_str(), o.view_size, o.max_bytes, fixed(o.first_share, 2).c_str(), k,
-                        static_cast<long long>(t_fail.count()), static_cast<long long>(2 * t_fail.count()), o.repeats,
-                        o.detect_repeats, fixed(o.idle_seconds, 1).c_str(), static_cast<unsigned long long>(o.seed),
+            std::printf("config %s view=%zu max_bytes=%zu first_share=%s membership_entries_per_section=%s "
+                        "truncated_share=%s t_fail_ms=%lld t_cleanup_ms=%lld repeats=%zu detect_repeats=%zu idle_s=%s "
+                        "seed=%llu load_average=%s\n",
+                        head.c_str(), o.view_size, o.max_bytes, fixed(o.first_share, 2).c_str(), fixed(k, 2).c_str(),
+                        fixed(probe.counts.truncated_share(), 3).c_str(), static_cast<long long>(t_fail.count()),
+                        static_cast<long long>(2 * t_fail.count()), o.repeats, o.detect_repeats,
+                        fixed(o.idle_seconds, 1).c_str(), static_cast<unsigned long long>(o.seed),
                         load_average().c_str());
             std::fflush(stdout);
             std::fprintf(stderr, "cluster: n=%zu, %zu repeats, t_fail %lld ms\n", n, o.repeats,
@@ -994,21 +1113,39 @@ int main(int argc, char** argv)
             };
             std::printf("idle_cpu %s cpu_ms_per_node_s=%s user_ms_per_node_s=%s sys_ms_per_node_s=%s "
                         "datagrams_sent_per_node_s=%s sendmmsg_per_node_s=%s recvmmsg_with_data_per_node_s=%s "
-                        "readable_wakeups_per_node_s=%s periods_per_node_s=%s polls_per_s=%s late_periods=%llu "
-                        "busy_fraction=%s window_s=%s\n",
+                        "readable_wakeups_per_node_s=%s periods_per_node_s=%s waits_per_s=%s sleeping_waits_per_s=%s "
+                        "late_periods=%llu busy_fraction=%s window_s=%s\n",
                         head.c_str(), fixed(cpu_s * per, 4).c_str(), fixed(r.idle_cpu.user * per, 4).c_str(),
                         fixed(r.idle_cpu.system * per, 4).c_str(), per_node_s(r.idle_datagrams).c_str(),
                         per_node_s(r.idle_send_calls).c_str(), per_node_s(r.idle_receive_calls).c_str(),
                         per_node_s(r.idle_readables).c_str(), per_node_s(r.idle_periods).c_str(),
-                        fixed(static_cast<double>(r.idle_polls) / r.idle_wall_s, 0).c_str(),
+                        fixed(static_cast<double>(r.idle_waits) / r.idle_wall_s, 0).c_str(),
+                        fixed(static_cast<double>(r.idle_sleeps) / r.idle_wall_s, 0).c_str(),
                         static_cast<unsigned long long>(r.idle_late_periods), fixed(cpu_s / r.idle_wall_s, 3).c_str(),
                         fixed(r.idle_wall_s, 2).c_str());
+            // The nodes' part is the thread's CPU inside on_deadline() and on_readable(), user and
+            // kernel; the harness's is the rest of the process's (epoll_wait() is most of it).
             const double pper = 1000.0 / nn / r.profile_wall_s;
-            std::printf("idle_cpu_parts %s cpu_ms_per_node_s=%s periods_ms_per_node_s=%s poll_ms_per_node_s=%s "
-                        "readable_ms_per_node_s=%s window_s=%s\n",
-                        head.c_str(), fixed(r.profile_cpu_s * pper, 4).c_str(),
-                        fixed(r.profile_deadline_s * pper, 4).c_str(), fixed(r.profile_poll_s * pper, 4).c_str(),
-                        fixed(r.profile_readable_s * pper, 4).c_str(), fixed(r.profile_wall_s, 2).c_str());
+            const double p_cpu_s = r.profile_cpu.user + r.profile_cpu.system;
+            const double p_nodes_s = r.profile_deadline_s + r.profile_readable_s;
+            // (No user/sys split here: the kernel samples it on scheduler ticks, too few in this
+            // short window; the idle_cpu line has it.)
+            std::printf("idle_cpu_parts %s cpu_ms_per_node_s=%s nodes_ms_per_node_s=%s periods_ms_per_node_s=%s "
+                        "readable_ms_per_node_s=%s harness_ms_per_node_s=%s wait_ms_per_node_s=%s window_s=%s\n",
+                        head.c_str(), fixed(p_cpu_s * pper, 4).c_str(), fixed(p_nodes_s * pper, 4).c_str(),
+                        fixed(r.profile_deadline_s * pper, 4).c_str(), fixed(r.profile_readable_s * pper, 4).c_str(),
+                        fixed((p_cpu_s - p_nodes_s) * pper, 4).c_str(), fixed(r.profile_wait_s * pper, 4).c_str(),
+                        fixed(r.profile_wall_s, 2).c_str());
+            const auto& sec = r.idle_sections;
+            std::printf("sections %s membership_entries_per_section=%s truncated_share=%s bytes_per_message=%s "
+                        "sections_per_node_s=%s window_s=%s\n",
+                        head.c_str(), fixed(sec.entries_per_section(), 2).c_str(),
+                        fixed(sec.truncated_share(), 3).c_str(),
+                        fixed(sec.sections == 0 ? NAN
+                                                : static_cast<double>(sec.bytes) / static_cast<double>(sec.sections),
+                              0)
+                            .c_str(),
+                        per_node_s(sec.sections).c_str(), fixed(r.idle_wall_s, 2).c_str());
             const auto signed_per_node = [&](std::size_t after, std::size_t before) {
                 return (static_cast<double>(after) - static_cast<double>(before)) / nn;
             };
@@ -1017,8 +1154,8 @@ int main(int argc, char** argv)
                         "driver_object_bytes=%zu\n",
                         head.c_str(), fixed(signed_per_node(r.rss_after, r.rss_before), 0).c_str(),
                         fixed(signed_per_node(r.heap_after, r.heap_before), 0).c_str(),
-                        fixed(signed_per_node(r.heap_joined, r.heap_before), 0).c_str(),
-                        r.membership_bytes, r.view_bytes, sizeof(node_type), sizeof(driver_type));
+                        fixed(signed_per_node(r.heap_joined, r.heap_before), 0).c_str(), r.membership_bytes,
+                        r.view_bytes, sizeof(node_type), sizeof(driver_type));
             std::printf("detection %s detect_all_median_ms=%s detect_all_worst_ms=%s detect_first_median_ms=%s "
                         "t_fail_ms=%lld detect_timeouts=%zu repeats=%zu\n",
                         head.c_str(), fixed(median(r.detect_all_ms)).c_str(), fixed(worst(r.detect_all_ms)).c_str(),
@@ -1035,8 +1172,8 @@ int main(int argc, char** argv)
                         head.c_str(), fixed(ms(r.max_late), 1).c_str(),
                         static_cast<unsigned long long>(r.max_late_periods),
                         static_cast<unsigned long long>(r.rcvbuf_errors),
-                        static_cast<unsigned long long>(r.send_errors),
-                        fixed(r.wall_s, 1).c_str(), load_average().c_str());
+                        static_cast<unsigned long long>(r.send_errors), fixed(r.wall_s, 1).c_str(),
+                        load_average().c_str());
 
             const bool joined_all = r.join_timeouts == 0 && !r.join_ms.empty();
             trouble = trouble || !joined_all || r.deliver_timeouts > 0 || r.detect_timeouts > 0 ||

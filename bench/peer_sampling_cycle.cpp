@@ -35,7 +35,7 @@ using tail_swapper_pushpull =
     node<gossip::peer_selection::tail, gossip::view_selection::swapper, gossip::propagation::push_pull>;
 using rand_rand_push = node<gossip::peer_selection::random, gossip::view_selection::random, gossip::propagation::push>;
 
-constexpr std::size_t view_size = 30;   // c
+constexpr std::size_t view_size = 30;     // c
 constexpr std::size_t warm_up_rounds = 5; // bootstrap views are fresh; a few rounds age and mix them
 constexpr std::uint64_t seed = 42;
 
@@ -90,13 +90,13 @@ void BM_round(benchmark::State& state)
 
 // Iteration counts are fixed so that the whole program stays around two minutes on a 2-core VM:
 // at 10^6 nodes one round takes on the order of a second and setup several.
-#define GOSSIP_BENCH_ROUND(NODE)                                                                                  \
-    BENCHMARK_TEMPLATE(BM_round, NODE)                                                                            \
-        ->Arg(10'000)                                                                                             \
-        ->Arg(100'000)                                                                                            \
-        ->Iterations(10)                                                                                          \
-        ->UseManualTime()                                                                                         \
-        ->Unit(benchmark::kMillisecond);                                                                          \
+#define GOSSIP_BENCH_ROUND(NODE)                                                                                       \
+    BENCHMARK_TEMPLATE(BM_round, NODE)                                                                                 \
+        ->Arg(10'000)                                                                                                  \
+        ->Arg(100'000)                                                                                                 \
+        ->Iterations(10)                                                                                               \
+        ->UseManualTime()                                                                                              \
+        ->Unit(benchmark::kMillisecond);                                                                               \
     BENCHMARK_TEMPLATE(BM_round, NODE)->Arg(1'000'000)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond)
 
 GOSSIP_BENCH_ROUND(rand_blind_pushpull);
@@ -169,8 +169,7 @@ void BM_wire_decode(benchmark::State& state)
     if (received != descriptors) {
         state.SkipWithError("decode did not give back what was encoded");
     }
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
-                            static_cast<std::int64_t>(datagram.size()));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(datagram.size()));
 }
 
 /// Encode followed by decode of a full request: the wire cost of one datagram, both ends.

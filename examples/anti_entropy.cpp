@@ -78,7 +78,9 @@ options parse(int argc, char** argv)
                 o.spreads.clear();
                 for (const auto& v : split(value)) {
                     if (v == "push" || v == "pull" || v == "push_pull") {
-                        o.spreads.push_back(v == "push" ? spread::push : v == "pull" ? spread::pull : spread::push_pull);
+                        o.spreads.push_back(v == "push"   ? spread::push
+                                            : v == "pull" ? spread::pull
+                                                          : spread::push_pull);
                     } else {
                         usage("unknown spread '" + v + "'");
                     }

@@ -173,7 +173,8 @@ options parse(int argc, char** argv)
                 throw std::invalid_argument("--stop: counter, coin or rounds, not " + s);
             });
         } else if (flag == "--k") {
-            o.ks = list<std::uint32_t>(flag, v, [](const std::string& s) { return static_cast<std::uint32_t>(number(s)); });
+            o.ks = list<std::uint32_t>(flag, v,
+                                       [](const std::string& s) { return static_cast<std::uint32_t>(number(s)); });
         } else if (flag == "--rounds") {
             o.rounds = static_cast<std::uint32_t>(number(v));
         } else if (flag == "--fanout") {
@@ -302,9 +303,9 @@ int main(int argc, char** argv)
                         for (auto f : o.fanouts) {
                             for (auto l : o.losses) {
                                 for (auto m : o.models) {
-                                    const auto orders =
-                                        m == model_kind::full ? std::vector<round_order>{round_order::sequential}
-                                                              : o.orders;
+                                    const auto orders = m == model_kind::full
+                                                            ? std::vector<round_order>{round_order::sequential}
+                                                            : o.orders;
                                     for (auto order : orders) {
                                         experiment e{n, {}, f, l, m, order};
                                         e.rumor.mode = s;

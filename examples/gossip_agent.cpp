@@ -239,40 +239,39 @@ int run(const options& o)
 
     std::uint64_t sequence = 0;
     std::atomic<bool> stop_reading{false};
-    std::thread reader(read_lines, std::cref(stop_reading),
-                       [&](std::string text) {
-                           // Runs on the reader thread: everything that touches the node is posted.
-                           loop.post([&, text = std::move(text)](node_type& n) {
-                               if (text == "/leave") {
-                                   loop.stop();
-                               } else if (text == "/members") {
-                                   for (const auto& m : n.payload().first().members()) {
-                                       say("members " + m.address.to_string() + " " + gossip::payload::to_string(m.status) +
-                                           " heartbeat=" + std::to_string(m.heartbeat));
-                                   }
-                               } else if (text == "/stats") {
-                                   const auto& s = n.statistics();
-                                   const auto& t = n.transport().statistics();
-                                   say("stats sent=" + std::to_string(s.messages_sent) +
-                                       " accepted=" + std::to_string(s.accepted) +
-                                       " malformed=" + std::to_string(s.dropped_malformed) +
-                                       " unexpected=" + std::to_string(s.dropped_unexpected) +
-                                       " oversized=" + std::to_string(t.dropped_oversized) +
-                                       " send_errors=" + std::to_string(t.send_errors) +
-                                       " alive=" + std::to_string(n.payload().first().alive_count()) +
-                                       " log=" + std::to_string(n.payload().second().store().size()));
-                               } else if (!text.empty()) {
-                                   const std::string key = self_text + "#" + std::to_string(++sequence);
-                                   n.payload().second().put(key, text);
-                                   say("deliver " + key + " " + text);
-                               }
-                           });
-                       },
-                       [&] {
-                           if (o.exit_on_eof) {
-                               loop.stop();
-                           }
-                       });
+    std::thread reader(
+        read_lines, std::cref(stop_reading),
+        [&](std::string text) {
+            // Runs on the reader thread: everything that touches the node is posted.
+            loop.post([&, text = std::move(text)](node_type& n) {
+                if (text == "/leave") {
+                    loop.stop();
+                } else if (text == "/members") {
+                    for (const auto& m : n.payload().first().members()) {
+                        say("members " + m.address.to_string() + " " + gossip::payload::to_string(m.status) +
+                            " heartbeat=" + std::to_string(m.heartbeat));
+                    }
+                } else if (text == "/stats") {
+                    const auto& s = n.statistics();
+                    const auto& t = n.transport().statistics();
+                    say("stats sent=" + std::to_string(s.messages_sent) + " accepted=" + std::to_string(s.accepted) +
+                        " malformed=" + std::to_string(s.dropped_malformed) + " unexpected=" +
+                        std::to_string(s.dropped_unexpected) + " oversized=" + std::to_string(t.dropped_oversized) +
+                        " send_errors=" + std::to_string(t.send_errors) +
+                        " alive=" + std::to_string(n.payload().first().alive_count()) +
+                        " log=" + std::to_string(n.payload().second().store().size()));
+                } else if (!text.empty()) {
+                    const std::string key = self_text + "#" + std::to_string(++sequence);
+                    n.payload().second().put(key, text);
+                    say("deliver " + key + " " + text);
+                }
+            });
+        },
+        [&] {
+            if (o.exit_on_eof) {
+                loop.stop();
+            }
+        });
 
     say("ready " + self_text + " strategy=" + o.strategy);
     loop.run();

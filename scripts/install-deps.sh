@@ -2,8 +2,9 @@
 # Installs what building gossip needs and the machine lacks, from Debian's/Ubuntu's archive:
 # a C++20 compiler, CMake, Ninja, doctest (tests), and on request Google Benchmark
 # (GOSSIP_WITH_BENCHMARKS=1), Clang with its sanitizer and libFuzzer runtimes
-# (GOSSIP_WITH_CLANG=1), clang-format (GOSSIP_WITH_FORMAT=1) and gnuplot (GOSSIP_WITH_GNUPLOT=1,
-# for scripts/plot-dissemination.sh).
+# (GOSSIP_WITH_CLANG=1), clang-format (GOSSIP_WITH_FORMAT=1), clang-tidy (GOSSIP_WITH_TIDY=1, for
+# scripts/tidy.sh, which ctest skips without it) and gnuplot (GOSSIP_WITH_GNUPLOT=1, for
+# scripts/plot-dissemination.sh).
 # Does nothing when everything is present. Needs root or sudo only when something is missing.
 set -euo pipefail
 
@@ -29,6 +30,10 @@ fi
 if [ "${GOSSIP_WITH_FORMAT:-0}" = 1 ] && ! command -v clang-format-14 >/dev/null 2>&1 &&
   ! command -v clang-format >/dev/null 2>&1; then
   missing+=(clang-format)
+fi
+if [ "${GOSSIP_WITH_TIDY:-0}" = 1 ] && ! command -v clang-tidy-14 >/dev/null 2>&1 &&
+  ! command -v clang-tidy >/dev/null 2>&1; then
+  missing+=(clang-tidy)
 fi
 if [ "${GOSSIP_WITH_GNUPLOT:-0}" = 1 ] && ! command -v gnuplot >/dev/null 2>&1; then
   missing+=(gnuplot-nox)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds and runs every test with the `dev` preset (Debug, warnings as errors): unit and behaviour
 # tests, the loopback UDP and run-loop tests, the allocation test, the compile-fail tests, the
-# consumer projects, and a compile of every header on its own (not repeated by asan and tsan). Other presets (CMakePresets.json):
+# consumer projects, a compile of every header on its own, and the hygiene tests (clang-tidy on the
+# headers, skipped unless clang-tidy is installed, which GOSSIP_WITH_TIDY=1 does; Doxygen
+# comments); asan and tsan repeat none of the last three. Other presets (CMakePresets.json):
 # release, asan, tsan, clang; for example `scripts/test.sh asan`.
 set -euo pipefail
 cd "$(dirname "$0")/.."

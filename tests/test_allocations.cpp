@@ -13,10 +13,10 @@
 
 #include <atomic>
 #include <chrono>
-#include <memory>
-#include <vector>
 #include <cstdlib>
+#include <memory>
 #include <new>
+#include <vector>
 
 namespace {
 std::atomic<std::size_t> allocations{0};
@@ -31,15 +31,9 @@ void* operator new(std::size_t size)
     throw std::bad_alloc();
 }
 
-void operator delete(void* p) noexcept
-{
-    std::free(p);
-}
+void operator delete(void* p) noexcept { std::free(p); }
 
-void operator delete(void* p, std::size_t /*size*/) noexcept
-{
-    std::free(p);
-}
+void operator delete(void* p, std::size_t /*size*/) noexcept { std::free(p); }
 
 TEST_CASE("rounds of push-pull exchanges allocate nothing once warmed up")
 {
@@ -58,8 +52,8 @@ TEST_CASE("delayed, jittered and lossy traffic allocates nothing once warmed up"
     net.delay = std::chrono::milliseconds{700};
     net.jitter = std::chrono::milliseconds{900};
     net.loss = 0.1;
-    gossip::sim::simulator<test::node<gossip::peer_selection::random, gossip::view_selection::swapper,
-                                      gossip::propagation::push_pull>>
+    gossip::sim::simulator<
+        test::node<gossip::peer_selection::random, gossip::view_selection::swapper, gossip::propagation::push_pull>>
         sim(2000, test::small_config(30), 2, net);
     sim.bootstrap(gossip::sim::random_graph{});
     sim.run(10);
@@ -71,9 +65,9 @@ TEST_CASE("delayed, jittered and lossy traffic allocates nothing once warmed up"
 TEST_CASE("nodes exchanging over UDP sockets allocate nothing per datagram once warmed up")
 {
     using gossip::transport::udp_address;
-    using member_node = gossip::gossip_node<gossip::transport::udp, gossip::peer_selection::random,
-                                            gossip::view_selection::healer, gossip::propagation::push_pull,
-                                            gossip::payload::membership<udp_address>>;
+    using member_node =
+        gossip::gossip_node<gossip::transport::udp, gossip::peer_selection::random, gossip::view_selection::healer,
+                            gossip::propagation::push_pull, gossip::payload::membership<udp_address>>;
     constexpr std::size_t n = 6;
     auto cfg = test::small_config(8);
     cfg.fanout = 2;

@@ -349,8 +349,8 @@ TEST_CASE("anti_entropy: answers that no honest peer sends are refused")
         gossip::wire::writer w{std::span(bytes)};
         w.u8(1);
         w.u8(0);
-        w.u16(1);       // one answer
-        w.u8(0);        // children
+        w.u16(1); // one answer
+        w.u8(0);  // children
         w.u8(depth);
         w.u64(0);
         w.u8(2);

@@ -16,7 +16,8 @@ namespace pr = gossip::propagation;
 namespace {
 
 template <class... T>
-struct list {};
+struct list {
+};
 
 template <class PeerSelection, class ViewSelection, class Propagation>
 void exercise(const char* name)

@@ -72,24 +72,86 @@ TEST_CASE("combined: each part reads exactly the section the same part wrote")
     CHECK(receiver.second().last_read == std::vector<std::byte>(20, std::byte{0xBB}));
 }
 
-TEST_CASE("combined: the first part takes at most its share and the second gets the rest")
+TEST_CASE("combined: when both parts want more than the room, each gets its share")
 {
     auto sender = make(10'000, 10'000, 0.25);
-    const auto bytes = test::section(sender, message_kind::request, 402);
-    auto receiver = make(0, 0);
-    REQUIRE(test::feed(receiver, bytes, message_kind::request));
-    CHECK(receiver.first().last_read.size() == 100);   // a quarter of the 400 bytes after the length
-    CHECK(receiver.second().last_read.size() == 300);
+    // The first section tells the first part wants more; the second is written first from then on.
+    for (int section = 0; section < 3; ++section) {
+        CAPTURE(section);
+        const auto bytes = test::section(sender, message_kind::request, 402);
+        auto receiver = make(0, 0);
+        REQUIRE(test::feed(receiver, bytes, message_kind::request));
+        CHECK(receiver.first().last_read.size() == 100); // a quarter of the 400 bytes after the length
+        CHECK(receiver.second().last_read.size() == 300);
+    }
 }
 
 TEST_CASE("combined: room the first part leaves unused goes to the second")
 {
     auto sender = make(5, 10'000);
-    const auto bytes = test::section(sender, message_kind::request, 202);
+    for (int section = 0; section < 2; ++section) {
+        const auto bytes = test::section(sender, message_kind::request, 202);
+        auto receiver = make(0, 0);
+        REQUIRE(test::feed(receiver, bytes, message_kind::request));
+        CHECK(receiver.first().last_read.size() == 5);
+        CHECK(receiver.second().last_read.size() == 195);
+    }
+}
+
+TEST_CASE("combined: room the second part leaves unused goes to the first, once the first wants more than its share")
+{
+    auto sender = make(10'000, 5, 0.25);
+    const auto first_section = test::section(sender, message_kind::request, 402);
     auto receiver = make(0, 0);
-    REQUIRE(test::feed(receiver, bytes, message_kind::request));
+    REQUIRE(test::feed(receiver, first_section, message_kind::request));
+    CHECK(receiver.first().last_read.size() == 100); // its share: nothing said yet that it wants more
+    CHECK(receiver.second().last_read.size() == 5);
+    for (int section = 0; section < 2; ++section) {
+        const auto bytes = test::section(sender, message_kind::request, 402);
+        REQUIRE(test::feed(receiver, bytes, message_kind::request));
+        CHECK(receiver.first().last_read.size() == 395);
+        CHECK(receiver.second().last_read.size() == 5);
+    }
+}
+
+TEST_CASE("combined: a first part that needs more than its share but less than the room keeps getting all it needs")
+{
+    auto sender = make(150, 5, 0.25);
+    (void)test::section(sender, message_kind::request, 402); // its share, 100: it wants more
+    for (int section = 0; section < 3; ++section) {
+        CAPTURE(section);
+        auto receiver = make(0, 0);
+        REQUIRE(test::feed(receiver, test::section(sender, message_kind::request, 402), message_kind::request));
+        CHECK(receiver.first().last_read.size() == 150);
+        CHECK(receiver.second().last_read.size() == 5);
+    }
+}
+
+TEST_CASE("combined: a first part that stops wanting more gives the room back to the second")
+{
+    auto sender = make(10'000, 10'000, 0.25);
+    (void)test::section(sender, message_kind::request, 402); // the first fills its share
+    sender.first().want = 5;
+    auto receiver = make(0, 0);
+    // The second part wrote first, into its share; the next section sees the first satisfied.
+    REQUIRE(test::feed(receiver, test::section(sender, message_kind::request, 402), message_kind::request));
     CHECK(receiver.first().last_read.size() == 5);
-    CHECK(receiver.second().last_read.size() == 195);
+    CHECK(receiver.second().last_read.size() == 300);
+    REQUIRE(test::feed(receiver, test::section(sender, message_kind::request, 402), message_kind::request));
+    CHECK(receiver.first().last_read.size() == 5);
+    CHECK(receiver.second().last_read.size() == 395);
+}
+
+TEST_CASE("combined: with a share of 1 the first part always writes first and the second gets what is left")
+{
+    auto sender = make(150, 10'000, 1.0);
+    for (int section = 0; section < 2; ++section) {
+        const auto bytes = test::section(sender, message_kind::request, 202);
+        auto receiver = make(0, 0);
+        REQUIRE(test::feed(receiver, bytes, message_kind::request));
+        CHECK(receiver.first().last_read.size() == 150);
+        CHECK(receiver.second().last_read.size() == 50);
+    }
 }
 
 TEST_CASE("combined: a first length that overruns the section is refused")

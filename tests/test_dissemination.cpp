@@ -21,8 +21,7 @@ using rumor_node = gossip::gossip_node<gossip::transport::in_memory, gossip::pee
 using shuffling_node = rumor_node<gossip::view_selection::blind, gossip::propagation::push_pull>;
 
 template <class Node = shuffling_node>
-gossip::sim::dissemination_result run_once(std::size_t n, const rumor_options& o, std::uint64_t seed,
-                                           double loss = 0.0)
+gossip::sim::dissemination_result run_once(std::size_t n, const rumor_options& o, std::uint64_t seed, double loss = 0.0)
 {
     gossip::transport::network_options net;
     net.loss = loss;
@@ -58,8 +57,9 @@ TEST_CASE("push-pull rumor mongering reaches every node and then falls silent")
 TEST_CASE("every node delivers the rumor exactly once")
 {
     const auto o = test::rumor(spread::push_pull, interest::feedback, stop::counter, 6);
-    gossip::sim::simulator<shuffling_node> sim(
-        200, test::small_config(20), 7, {}, [&](std::size_t) { return gossip::payload::rumor_set<std::uint32_t>(o); });
+    gossip::sim::simulator<shuffling_node> sim(200, test::small_config(20), 7, {}, [&](std::size_t) {
+        return gossip::payload::rumor_set<std::uint32_t>(o);
+    });
     sim.bootstrap(gossip::sim::random_graph{});
     sim.node(5).payload().broadcast(9);
     sim.run(40);

@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <utility>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 using gossip::payload::interest;
@@ -106,8 +106,8 @@ estimate of(const std::vector<dissemination_result>& rs, const std::function<dou
 // Two means agree when they differ by at most z standard errors of their difference.
 bool agree(const estimate& a, const estimate& b, double z = 4.0)
 {
-    return std::abs(a.mean - b.mean) <= z * std::sqrt(a.standard_error * a.standard_error +
-                                                      b.standard_error * b.standard_error);
+    return std::abs(a.mean - b.mean) <=
+           z * std::sqrt(a.standard_error * a.standard_error + b.standard_error * b.standard_error);
 }
 
 const std::vector<std::function<double(const dissemination_result&)>>& figures()
@@ -369,8 +369,8 @@ TEST_CASE("epidemic: synchronous order reproduces Demers et al.'s Table 1")
         double residue, traffic, t_last;
     };
     const row published[] = {
-        {1, 0.18, 1.7, 16.8},    {2, 0.037, 3.3, 16.9},   {3, 0.011, 4.5, 17.4},
-        {4, 0.0036, 5.6, 17.5},  {5, 0.0012, 6.7, 17.7},
+        {1, 0.18, 1.7, 16.8},   {2, 0.037, 3.3, 16.9},  {3, 0.011, 4.5, 17.4},
+        {4, 0.0036, 5.6, 17.5}, {5, 0.0012, 6.7, 17.7},
     };
     for (const auto& p : published) {
         const auto o =

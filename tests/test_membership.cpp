@@ -38,15 +38,9 @@ membership_options timeouts(std::chrono::milliseconds t_fail, std::chrono::milli
 }
 
 // Periods a member must stay quiet before it is declared failed.
-std::size_t periods_of(std::chrono::milliseconds t)
-{
-    return static_cast<std::size_t>((t + period - 1ms) / period);
-}
+std::size_t periods_of(std::chrono::milliseconds t) { return static_cast<std::size_t>((t + period - 1ms) / period); }
 
-std::size_t round_of(std::chrono::nanoseconds t)
-{
-    return static_cast<std::size_t>(t / period);
-}
+std::size_t round_of(std::chrono::nanoseconds t) { return static_cast<std::size_t>(t / period); }
 
 member_status status_after(member_event_kind kind)
 {
@@ -113,7 +107,8 @@ struct cluster {
     {
         std::size_t n = 0;
         for (std::size_t i = 0; i < sim->size(); ++i) {
-            if (i != about && sim->is_up(i) && at(i).status_of(test::address{static_cast<std::uint32_t>(about)}) == status) {
+            if (i != about && sim->is_up(i) &&
+                at(i).status_of(test::address{static_cast<std::uint32_t>(about)}) == status) {
                 ++n;
             }
         }
@@ -154,18 +149,24 @@ std::vector<std::byte> section(table& t, std::size_t budget = 1400)
     return test::section(t, message_kind::request, budget);
 }
 
+/// A section as the wire layout has it: each entry's generation and heartbeat as differences
+/// from the entry before.
 std::vector<std::byte> raw(std::span<const entry> entries, std::size_t count_override = 0)
 {
-    std::vector<std::byte> bytes(2 + entries.size() * 21);
+    std::vector<std::byte> bytes(2 + entries.size() * (4 + table::max_entry_overhead));
     gossip::wire::writer w{std::span(bytes)};
     w.u16(static_cast<std::uint16_t>(count_override != 0 ? count_override : entries.size()));
+    std::uint64_t generation = 0;
+    std::uint64_t heartbeat = 0;
     for (const auto& e : entries) {
         w.u32(e.address);
-        w.u64(e.generation);
-        w.u64(e.heartbeat);
-        w.u8(e.status);
+        gossip::wire::write_varint(w, gossip::wire::zigzag(e.generation - generation));
+        gossip::wire::write_varint_flagged(w, gossip::wire::zigzag(e.heartbeat - heartbeat), e.status == 1);
+        generation = e.generation;
+        heartbeat = e.heartbeat;
     }
     REQUIRE(w.ok());
+    bytes.resize(w.size());
     return bytes;
 }
 
@@ -174,20 +175,22 @@ std::vector<std::byte> raw(std::initializer_list<entry> entries, std::size_t cou
     return raw(std::span(entries.begin(), entries.size()), count_override);
 }
 
-bool feed(table& t, const std::vector<std::byte>& bytes)
-{
-    return test::feed(t, bytes, message_kind::request);
-}
+bool feed(table& t, const std::vector<std::byte>& bytes) { return test::feed(t, bytes, message_kind::request); }
 
 std::vector<entry> decode(const std::vector<std::byte>& bytes)
 {
     gossip::wire::reader r{std::span(bytes)};
     std::vector<entry> out(r.u16());
+    std::uint64_t generation = 0;
+    std::uint64_t heartbeat = 0;
     for (auto& e : out) {
         e.address = r.u32();
-        e.generation = r.u64();
-        e.heartbeat = r.u64();
-        e.status = r.u8();
+        generation += gossip::wire::unzigzag(gossip::wire::read_varint(r));
+        bool left = false;
+        heartbeat += gossip::wire::unzigzag(gossip::wire::read_varint_flagged(r, left));
+        e.generation = generation;
+        e.heartbeat = heartbeat;
+        e.status = left ? 1 : 0;
     }
     REQUIRE(r.ok());
     REQUIRE(r.remaining() == 0);
@@ -198,14 +201,14 @@ constexpr test::address addr(std::uint32_t i) { return test::address{i}; }
 
 } // namespace
 
-
 // --- in the simulator ---------------------------------------------------------------------
 
 TEST_CASE("membership: every node learns every member")
 {
-    // 200 members do not fit a 1400-byte datagram (about 60 entries do): the window rotates.
-    // t_fail allows 10 periods per window's worth of the table, so nobody is suspected.
-    cluster c(200, timeouts(40s, 80s), 1);
+    // 200 members do not fit a 600-byte datagram (about 70 entries of 6 bytes do, beside the
+    // view): the window rotates. t_fail allows 10 periods per window's worth of the table, so
+    // nobody is suspected.
+    cluster c(200, timeouts(40s, 80s), 1, 600);
     c.sim->run(60);
     std::uint64_t truncated = 0;
     for (std::size_t i = 0; i < c.sim->size(); ++i) {
@@ -228,7 +231,7 @@ TEST_CASE("membership: a crashed node is declared failed by every live node with
 {
     const auto o = timeouts(10s, 40s);
     constexpr std::size_t n = 100;
-    cluster c(n, o, 2, 4096); // whole tables: 100 entries of 21 bytes
+    cluster c(n, o, 2, 4096); // whole tables: 100 entries of at most 24 bytes
     c.sim->run(20);
     REQUIRE(c.count(member_event_kind::failed) == 0);
     const std::size_t victim = 17;
@@ -338,7 +341,7 @@ TEST_CASE("membership: a leave spreads and is reported as left, not failed")
     p.leave();
     CHECK(p.has_left());
     CHECK(p.status_of(addr(leaver)) == member_status::left);
-    c.sim->run(3); // it lingers, gossiping its leave, and then its process exits
+    c.sim->run(3);                         // it lingers, gossiping its leave, and then its process exits
     CHECK(p.heartbeat() == heartbeat + 1); // a last beat, and no more
     c.sim->crash(leaver);
     c.sim->run(periods_of(o.t_fail) + 8);
@@ -391,7 +394,8 @@ TEST_CASE("membership: a failed member is forgotten T_cleanup after its heartbea
     CHECK(c.count(member_event_kind::joined) == 50 * 49);
 }
 
-TEST_CASE("membership: a partitioned node is declared failed, and recovered with the same generation when the partition heals")
+TEST_CASE(
+    "membership: a partitioned node is declared failed, and recovered with the same generation when the partition heals")
 {
     const auto o = timeouts(10s, 60s);
     cluster c(40, o, 7);
@@ -430,9 +434,9 @@ TEST_CASE("membership: stale gossip does not revive a failed member before T_cle
     REQUIRE(t.status_of(addr(7)) == member_status::failed);
     REQUIRE(log.size() == 2);
     for (auto now = 7s; now <= 10s; now += 1s) {
-        CHECK(feed(t, raw({{7, 100, 10, 0}})));  // the same heartbeat
-        CHECK(feed(t, raw({{7, 100, 9, 0}})));   // an older one
-        CHECK(feed(t, raw({{7, 99, 500, 0}})));  // an older generation
+        CHECK(feed(t, raw({{7, 100, 10, 0}}))); // the same heartbeat
+        CHECK(feed(t, raw({{7, 100, 9, 0}})));  // an older one
+        CHECK(feed(t, raw({{7, 99, 500, 0}}))); // an older generation
         t.on_period(now);
         CHECK(t.status_of(addr(7)) == member_status::failed);
     }
@@ -458,6 +462,57 @@ TEST_CASE("membership: a failed member whose heartbeat grows again is recovered"
     CHECK(log[5] == event{member_event_kind::recovered, addr(8), 101}); // a restart, by its generation
     t.on_period(10s);
     CHECK(t.alive_count() == 2); // timed from the recovery, at 6 s
+}
+
+TEST_CASE("membership: a node whose own periods fall behind does not blame members for the periods it did not run")
+{
+    std::vector<event> log;
+    auto t = table(timeouts(5s, 10s));
+    t.on_event([&log](const event& e) { log.push_back(e); });
+    t.start(gossip::payload_context<test::address>{addr(1), 1, std::chrono::seconds{1}});
+    t.on_period(1s);
+    REQUIRE(feed(t, raw({{7, 100, 10, 0}})));
+    // The loop stalls: 20 s pass in two periods. Two periods of silence are not five.
+    t.on_period(11s);
+    t.on_period(21s);
+    CHECK(t.status_of(addr(7)) == member_status::alive);
+    // Back on schedule, the member stays quiet: failed once five periods ran without news.
+    t.on_period(22s);
+    t.on_period(23s);
+    CHECK(t.status_of(addr(7)) == member_status::alive);
+    t.on_period(24s);
+    CHECK(t.status_of(addr(7)) == member_status::failed);
+    REQUIRE(log.size() == 2);
+    CHECK(log[1] == event{member_event_kind::failed, addr(7), 100});
+}
+
+TEST_CASE("membership: on schedule, counting periods changes nothing: failure comes at t_fail")
+{
+    auto t = table(timeouts(5s, 10s));
+    t.start(gossip::payload_context<test::address>{addr(1), 1, std::chrono::seconds{1}});
+    t.on_period(1s);
+    REQUIRE(feed(t, raw({{7, 100, 10, 0}})));
+    for (auto now = 2s; now <= 5s; now += 1s) {
+        t.on_period(now);
+        CHECK(t.status_of(addr(7)) == member_status::alive);
+    }
+    t.on_period(6s);
+    CHECK(t.status_of(addr(7)) == member_status::failed);
+}
+
+TEST_CASE("membership: more periods than time do not hasten a failure")
+{
+    auto t = table(timeouts(5s, 10s));
+    t.start(gossip::payload_context<test::address>{addr(1), 1, std::chrono::seconds{1}});
+    t.on_period(1s);
+    REQUIRE(feed(t, raw({{7, 100, 10, 0}})));
+    // A driver that runs periods faster than it said: ten periods within 4.5 s.
+    for (int i = 1; i <= 10; ++i) {
+        t.on_period(1s + i * 450ms);
+    }
+    CHECK(t.status_of(addr(7)) == member_status::alive);
+    t.on_period(6s);
+    CHECK(t.status_of(addr(7)) == member_status::failed);
 }
 
 TEST_CASE("membership: a leave is final within its generation")
@@ -487,7 +542,8 @@ TEST_CASE("membership: a leave is gossiped for T_fail and remembered for T_clean
     CHECK(t.statistics().left == 0);
     const auto carries_7 = [&] {
         const auto entries = decode(section(t));
-        return std::any_of(entries.begin(), entries.end(), [](const entry& e) { return e.address == 7 && e.status == 1; });
+        return std::any_of(entries.begin(), entries.end(),
+                           [](const entry& e) { return e.address == 7 && e.status == 1; });
     };
     CHECK(carries_7());
     t.on_period(5s);
@@ -510,7 +566,7 @@ TEST_CASE("membership: a node that hears of itself at a higher version moves to 
     t.on_period(1s);
     t.on_period(2s);
     REQUIRE(t.heartbeat() == 2);
-    REQUIRE(feed(t, raw({{1, 5, 2, 0}}))); // its own entry, echoed back
+    REQUIRE(feed(t, raw({{1, 5, 2, 0}})));   // its own entry, echoed back
     REQUIRE(feed(t, raw({{1, 4, 100, 0}}))); // an earlier life
     CHECK(t.generation() == 5u);
     REQUIRE(feed(t, raw({{1, 5, 3, 0}}))); // an earlier life with the same generation
@@ -560,12 +616,17 @@ TEST_CASE("membership: a table larger than the datagram rotates so that every en
     for (std::uint32_t s = 0; s < 5; ++s) {
         std::vector<entry> others;
         for (std::uint32_t a = 300 - s; a >= 1 && a <= 300; a -= 5) {
-            others.push_back(entry{a, 1, a, 0});
+            others.push_back(entry{a, 1, 1, 0});
         }
         REQUIRE(feed(t, raw(others)));
     }
     REQUIRE(t.members().size() == 300);
-    constexpr std::size_t budget = 2 + 19 * 21; // the own entry and 18 others
+    // The own entry and 18 others, whichever 18: they all have the same generation and heartbeat.
+    std::vector<entry> nineteen{entry{0, 1'000'000'000, 1, 0}};
+    for (std::uint32_t a = 1; a <= 18; ++a) {
+        nineteen.push_back(entry{a, 1, 1, 0});
+    }
+    const std::size_t budget = raw(nineteen).size();
     std::vector<std::uint32_t> sent;
     const std::size_t sections = (300 + 17) / 18;
     for (std::size_t s = 0; s < sections; ++s) {
@@ -621,20 +682,37 @@ TEST_CASE("membership: a malformed section is refused at every truncation point 
     CHECK(b.members().size() == 5);
 }
 
-TEST_CASE("membership: sections with a bad status, a repeated address, a reserved generation or an absurd count are refused")
+TEST_CASE(
+    "membership: sections with a bad number, a repeated address, a reserved generation or an absurd count are refused")
 {
     auto t = started(1);
     t.on_period(1s);
     REQUIRE(feed(t, raw({{7, 1, 1, 0}})));
-    const auto before = t.statistics();
     constexpr auto reserved = std::numeric_limits<std::uint64_t>::max();
-    CHECK_FALSE(feed(t, raw({{8, 1, 1, 2}})));                         // status neither alive nor left
-    CHECK_FALSE(feed(t, raw({{8, 1, 1, 0}, {9, 1, 1, 0}, {8, 1, 2, 0}}))); // an address twice
-    CHECK_FALSE(feed(t, raw({{8, reserved, 1, 0}})));                  // no higher generation could follow
-    CHECK_FALSE(feed(t, raw({{8, 1, 1, 0}}, 0xFFFF)));                 // a count the bytes cannot hold
-    CHECK_FALSE(feed(t, raw({{8, 1, 1, 0}, {9, 1, 1, 0}}, 1)));        // fewer entries than bytes
+    // One entry about member 8, its two numbers given byte by byte.
+    const auto with_numbers = [](std::initializer_list<std::uint8_t> numbers) {
+        std::vector<std::byte> bytes{std::byte{1}, std::byte{0}, std::byte{8},
+                                     std::byte{0}, std::byte{0}, std::byte{0}};
+        for (const auto b : numbers) {
+            bytes.push_back(std::byte{b});
+        }
+        return bytes;
+    };
+    REQUIRE(feed(t, with_numbers({0x02, 0x02}))); // well formed: generation 1, heartbeat 1
+    const auto before = t.statistics();
+    CHECK_FALSE(feed(t, with_numbers({0x02}))); // the heartbeat missing
+    CHECK_FALSE(feed(t, with_numbers({0x82}))); // the generation cut short
+    CHECK_FALSE(feed(t, with_numbers({0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02, 0x02}))); // 65 bits
+    CHECK_FALSE(
+        feed(t, with_numbers({0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00, 0x02}))); // 11 bytes
+    CHECK_FALSE(feed(t, with_numbers(
+                            {0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x04}))); // a 65-bit heartbeat
+    CHECK_FALSE(feed(t, raw({{8, 1, 1, 0}, {9, 1, 1, 0}, {8, 1, 2, 0}})));                         // an address twice
+    CHECK_FALSE(feed(t, raw({{8, reserved, 1, 0}})));           // no higher generation could follow
+    CHECK_FALSE(feed(t, raw({{8, 1, 1, 0}}, 0xFFFF)));          // a count the bytes cannot hold
+    CHECK_FALSE(feed(t, raw({{8, 1, 1, 0}, {9, 1, 1, 0}}, 1))); // fewer entries than bytes
     CHECK(t.statistics() == before);
-    CHECK(t.members().size() == 1);
+    CHECK(t.members().size() == 2);
     CHECK(t.generation() == std::uint64_t{1'000'000'000});
 }
 

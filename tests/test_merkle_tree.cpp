@@ -146,7 +146,8 @@ double mean_hashes(std::size_t n, std::size_t d)
             }
         }
         const auto result = diff(a, b);
-        REQUIRE(result.missing_in_a.size() + result.missing_in_b.size() == d + (d + 2) / 3); // a reassigned key is in both
+        REQUIRE(result.missing_in_a.size() + result.missing_in_b.size() ==
+                d + (d + 2) / 3); // a reassigned key is in both
         total += result.hashes;
     }
     return static_cast<double>(total) / runs;
@@ -293,7 +294,8 @@ TEST_CASE("merkle_tree: the root is equal if and only if the contents are equal"
         const std::size_t n = 1 + gossip::uniform_index(rng, round < 100 ? 40 : 3000);
         const store base = random_store(rng, n);
         const auto root = tree_of(base).root();
-        const auto some_key = std::next(base.begin(), static_cast<std::ptrdiff_t>(gossip::uniform_index(rng, n)))->first;
+        const auto some_key =
+            std::next(base.begin(), static_cast<std::ptrdiff_t>(gossip::uniform_index(rng, n)))->first;
 
         store added = base;
         const merkle_item extra_item = draw_item(rng);
@@ -375,7 +377,8 @@ TEST_CASE("merkle_tree: summary, children and items describe exactly the items u
     const merkle_tree t = tree_of(s);
     for (int probe = 0; probe < 300; ++probe) {
         // A node on the path of a present key, at a random depth: inside branches and buckets.
-        const std::uint64_t key = std::next(s.begin(), static_cast<std::ptrdiff_t>(gossip::uniform_index(rng, s.size())))->first;
+        const std::uint64_t key =
+            std::next(s.begin(), static_cast<std::ptrdiff_t>(gossip::uniform_index(rng, s.size())))->first;
         const auto depth = gossip::uniform_below(rng, 17);
         const merkle_node_id node{depth, depth == 0 ? 0 : key & (~std::uint64_t{0} << (64U - 4U * depth))};
 
@@ -575,20 +578,23 @@ TEST_CASE("merkle_tree: compare_children refuses summaries no honest peer sends,
         const bool accepted = gossip::payload::compare_children(mine, parent, theirs, next, delta);
         return !accepted && next.empty() && delta.missing_here.empty() && delta.missing_there.empty();
     };
-    CHECK(refused({17, 0}, {}));                                        // parent too deep
-    CHECK(refused({16, 0}, {}));                                        // the deepest nodes have no children
-    CHECK(refused({1, 1}, {}));                                         // parent with bits below its prefix
-    CHECK(refused(root, {c2, c1}));                                     // unsorted
-    CHECK(refused(root, {c1, c1}));                                     // duplicated
-    CHECK(refused(root, {{{17, 0}, 5, 1}}));                            // child too deep
-    CHECK(refused(root, {{{2, 0}, 5, 1}}));                             // grandchild, not child
-    CHECK(refused(root, {{{1, 0x0100000000000000ULL}, 5, 1}}));         // bits below the child's prefix
-    CHECK(refused(root.child(3), {{root.child(4).child(0), 5, 1}}));    // not under the parent
-    CHECK(refused(root, {{root.child(1), 5, 0}}));                      // empty children are never sent
+    CHECK(refused({17, 0}, {}));                                     // parent too deep
+    CHECK(refused({16, 0}, {}));                                     // the deepest nodes have no children
+    CHECK(refused({1, 1}, {}));                                      // parent with bits below its prefix
+    CHECK(refused(root, {c2, c1}));                                  // unsorted
+    CHECK(refused(root, {c1, c1}));                                  // duplicated
+    CHECK(refused(root, {{{17, 0}, 5, 1}}));                         // child too deep
+    CHECK(refused(root, {{{2, 0}, 5, 1}}));                          // grandchild, not child
+    CHECK(refused(root, {{{1, 0x0100000000000000ULL}, 5, 1}}));      // bits below the child's prefix
+    CHECK(refused(root.child(3), {{root.child(4).child(0), 5, 1}})); // not under the parent
+    CHECK(refused(root, {{root.child(1), 5, 0}}));                   // empty children are never sent
+    // clang-format 14 would put each call of this long chain on a line of its own: kept as written.
+    // clang-format off
     CHECK(refused(root.child(1).child(2).child(3).child(4).child(5).child(6).child(7).child(8).child(9).child(10)
                       .child(11).child(12).child(13).child(14).child(15),
                   {{root.child(1).child(2).child(3).child(4).child(5).child(6).child(7).child(8).child(9).child(10)
                         .child(11).child(12).child(13).child(14).child(15).child(0), 5, 2}})); // 2 items, 1 key
+    // clang-format on
 
     std::vector<merkle_probe> next;
     merkle_delta delta;
@@ -611,9 +617,9 @@ TEST_CASE("merkle_tree: compare_items refuses items no honest peer sends, and ch
     };
     CHECK(refused({17, 0}, {a}));
     CHECK(refused({1, 0x3100000000000000ULL}, {a}));
-    CHECK(refused(node, {b, a}));                            // unsorted
-    CHECK(refused(node, {a, a}));                            // duplicated
-    CHECK(refused(node, {{0x4000000000000000ULL, 1}}));      // outside the node
+    CHECK(refused(node, {b, a}));                       // unsorted
+    CHECK(refused(node, {a, a}));                       // duplicated
+    CHECK(refused(node, {{0x4000000000000000ULL, 1}})); // outside the node
 
     merkle_delta delta;
     CHECK(gossip::payload::compare_items(mine, node, std::vector<merkle_item>{a, b}, delta));

@@ -2,10 +2,16 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <set>
+#include <span>
+#include <utility>
 #include <vector>
 
 using gossip::wire::message_kind;
@@ -348,4 +354,278 @@ TEST_CASE("a transport that delivers from inside send() does not mix up the node
     for (const auto& n : nodes) {
         CHECK(n.view().well_formed(n.address(), 10));
     }
+}
+
+// --- the receive path's shortcuts, against plain reference versions ---------------------------
+
+namespace {
+
+using gossip::transport::udp_address;
+
+// What sanitize promises: the node's own address out; of an address given twice, one copy with
+// the youngest age, where the first copy was.
+template <class Address>
+std::vector<gossip::descriptor<Address>> reference_sanitized(const std::vector<gossip::descriptor<Address>>& sample,
+                                                             const Address& self)
+{
+    std::vector<gossip::descriptor<Address>> out;
+    for (const auto& d : sample) {
+        if (d.address == self) {
+            continue;
+        }
+        const auto it = std::find_if(out.begin(), out.end(), [&](const auto& e) { return e.address == d.address; });
+        if (it != out.end()) {
+            it->age = std::min(it->age, d.age);
+        } else {
+            out.push_back(d);
+        }
+    }
+    return out;
+}
+
+template <class Address>
+std::vector<std::byte> request_with(const Address& sender, const std::vector<gossip::descriptor<Address>>& sample)
+{
+    std::vector<std::byte> buffer(4096);
+    gossip::wire::writer w{std::span(buffer)};
+    const std::span<const gossip::descriptor<Address>> s(sample);
+    REQUIRE(gossip::wire::encode(w, message_kind::request, sender, &s, [](auto&) {}));
+    buffer.resize(w.size());
+    return buffer;
+}
+
+// Two nodes alike but for their own address: `raw` receives samples full of its own address and
+// of repeats, `clean` the same samples as the reference cleans them. Their views must stay equal.
+// `others` are the addresses besides the nodes' own.
+template <class Node>
+void check_twins(Node& raw, Node& clean, const std::vector<typename Node::address_type>& others, std::uint64_t seed)
+{
+    using address_type = typename Node::address_type;
+    using entry = gossip::descriptor<address_type>;
+    const std::vector<address_type> contacts(others.begin(), others.begin() + 4);
+    raw.join(contacts);
+    clean.join(contacts);
+    gossip::pcg32 rng(seed);
+    // Index 0 stands for the receiving node itself.
+    const auto at = [&](const Node& n, std::size_t i) { return i == 0 ? n.address() : others[i - 1]; };
+    for (int round = 0; round < 400; ++round) {
+        std::vector<std::pair<std::size_t, std::uint32_t>> picks;
+        const std::size_t n = rng() % 24;
+        for (std::size_t k = 0; k < n; ++k) {
+            picks.emplace_back(rng() % (others.size() + 1), rng() % 12);
+        }
+        const std::size_t sender = 1 + rng() % others.size();
+        const auto sample_for = [&](const Node& node, const auto& list) {
+            std::vector<entry> out;
+            for (const auto& [i, age] : list) {
+                out.push_back(entry{at(node, i), age});
+            }
+            return out;
+        };
+        // The node appends the sender, fresh, before cleaning: so does the reference. The clean
+        // twin then gets it without that last copy when it was not in the sample already (its
+        // own node appends it again).
+        auto with_sender = sample_for(clean, picks);
+        with_sender.push_back(entry{at(clean, sender), 0});
+        auto cleaned = reference_sanitized(with_sender, clean.address());
+        if (cleaned.back().address == at(clean, sender) &&
+            std::none_of(picks.begin(), picks.end(), [&](const auto& p) { return p.first == sender; })) {
+            cleaned.pop_back();
+        }
+        raw.on_datagram(at(raw, sender), request_with(at(raw, sender), sample_for(raw, picks)));
+        clean.on_datagram(at(clean, sender), request_with(at(clean, sender), cleaned));
+        CAPTURE(round);
+        REQUIRE(raw.statistics().accepted == clean.statistics().accepted);
+        REQUIRE(std::vector<entry>(raw.view().begin(), raw.view().end()) ==
+                std::vector<entry>(clean.view().begin(), clean.view().end()));
+    }
+}
+
+template <class Address>
+std::vector<gossip::descriptor<Address>> random_descriptors(gossip::pcg32& rng, const std::vector<Address>& pool,
+                                                            std::size_t n, std::uint32_t ages)
+{
+    std::vector<gossip::descriptor<Address>> out;
+    for (std::size_t k = 0; k < n; ++k) {
+        out.push_back(gossip::descriptor<Address>{pool[rng() % pool.size()], rng() % ages});
+    }
+    return out;
+}
+
+template <class Address>
+std::vector<gossip::descriptor<Address>> distinct(std::vector<gossip::descriptor<Address>> v)
+{
+    std::vector<gossip::descriptor<Address>> out;
+    for (const auto& d : v) {
+        if (std::none_of(out.begin(), out.end(), [&](const auto& e) { return e.address == d.address; })) {
+            out.push_back(d);
+        }
+    }
+    return out;
+}
+
+// append_fresh's hash index against its plain scan, on random views and samples (with repeats in
+// the sample, and sometimes in the view, where the index must decline and change nothing).
+template <class Address>
+void check_append_fresh(const std::vector<Address>& pool, std::uint64_t seed)
+{
+    using entry = gossip::descriptor<Address>;
+    gossip::pcg32 rng(seed);
+    for (int round = 0; round < 3000; ++round) {
+        CAPTURE(round);
+        auto view = random_descriptors(rng, pool, rng() % 40, 20);
+        const bool repeats_in_view = rng() % 8 == 0;
+        if (!repeats_in_view) {
+            view = distinct(view);
+        }
+        const auto received = random_descriptors(rng, pool, rng() % 30, 20);
+        auto indexed = view;
+        auto scanned = view;
+        gossip::detail::append_fresh_scan(scanned, std::span<const entry>(received));
+        const bool done = gossip::detail::append_fresh_indexed(indexed, std::span<const entry>(received));
+        if (done) {
+            REQUIRE(indexed == scanned);
+        } else {
+            REQUIRE(indexed == view);
+            REQUIRE(distinct(view).size() < view.size());
+        }
+        if (distinct(view).size() == view.size()) {
+            REQUIRE(done);
+        }
+        auto merged = view;
+        gossip::detail::append_fresh(merged, std::span<const entry>(received));
+        REQUIRE(merged == scanned);
+    }
+}
+
+} // namespace
+
+TEST_CASE("the sample is cleaned as before: self out, one copy of each address, the youngest, where it first was")
+{
+    using push_node = test::node<ps::random, vs::healer, pr::push>;
+    gossip::transport::in_memory_network net_raw(1);
+    gossip::transport::in_memory_network net_clean(1);
+    const auto cfg = test::small_config(8);
+    push_node raw(net_raw.endpoint(address{0}), cfg, 5);
+    push_node clean(net_clean.endpoint(address{0}), cfg, 5);
+    std::vector<address> others;
+    for (std::uint32_t i = 1; i <= 14; ++i) {
+        others.push_back(address{i});
+    }
+    check_twins(raw, clean, others, 21);
+}
+
+TEST_CASE("a UDP node cleans its sample as before, with udp_address's own hash")
+{
+    using udp_push_node = gossip::gossip_node<gossip::transport::udp, ps::random, vs::healer, pr::push>;
+    const auto cfg = test::small_config(8);
+    udp_push_node raw(gossip::transport::udp(udp_address::loopback_v4(0)), cfg, 5);
+    udp_push_node clean(gossip::transport::udp(udp_address::loopback_v4(0)), cfg, 5);
+    std::vector<udp_address> others;
+    for (std::uint8_t i = 1; i <= 10; ++i) {
+        others.push_back(udp_address::v4({127, 77, 0, i}, 7000));
+    }
+    // Same host as the nodes, other ports, and IPv6: neighbours of their own addresses.
+    others.push_back(raw.address().with_port(static_cast<std::uint16_t>(raw.address().port() ^ 1U)));
+    others.push_back(udp_address::loopback_v6(7000));
+    others.push_back(udp_address::loopback_v6(7001));
+    check_twins(raw, clean, others, 22);
+    CHECK(raw.transport().queued() == 0); // push: nothing answered
+}
+
+TEST_CASE("append_fresh's hash index gives what the plain scan gives, for both address types")
+{
+    std::vector<address> small;
+    for (std::uint32_t i = 0; i < 24; ++i) {
+        small.push_back(address{i * 7919});
+    }
+    check_append_fresh(small, 31);
+    std::vector<udp_address> udp;
+    for (std::uint8_t i = 0; i < 12; ++i) {
+        udp.push_back(udp_address::v4({127, 0, 0, i}, 7000));
+        udp.push_back(udp_address::v4({127, 0, 0, 1}, static_cast<std::uint16_t>(7000 + i)));
+    }
+    udp.push_back(udp_address::loopback_v6(7000));
+    check_append_fresh(udp, 32);
+}
+
+TEST_CASE("append_fresh's hash index takes wide slots for a view and sample past 65,534")
+{
+    using entry = gossip::descriptor<udp_address>;
+    std::vector<entry> view;
+    for (std::uint32_t i = 0; i < 65530; ++i) {
+        view.push_back(entry{udp_address::v4({10, static_cast<std::uint8_t>(i >> 16U),
+                                              static_cast<std::uint8_t>(i >> 8U), static_cast<std::uint8_t>(i)},
+                                             7000),
+                             i % 50});
+    }
+    std::vector<entry> received;
+    for (std::uint32_t i = 0; i < 12; ++i) {
+        // Every other one known (at a younger or older age), the rest new.
+        const std::uint32_t id = i % 2 == 0 ? i * 5000 : 70000 + i;
+        received.push_back(entry{udp_address::v4({10, static_cast<std::uint8_t>(id >> 16U),
+                                                  static_cast<std::uint8_t>(id >> 8U), static_cast<std::uint8_t>(id)},
+                                                 7000),
+                                 i % 3 == 0 ? 100U : 0U});
+    }
+    auto indexed = view;
+    auto scanned = view;
+    gossip::detail::append_fresh_scan(scanned, std::span<const entry>(received));
+    REQUIRE(gossip::detail::append_fresh_indexed(indexed, std::span<const entry>(received)));
+    CHECK(indexed == scanned);
+}
+
+TEST_CASE("removing the single oldest or youngest takes the first of the most extreme, as the general cut does")
+{
+    using entry = gossip::descriptor<address>;
+    gossip::pcg32 rng(41);
+    for (int round = 0; round < 3000; ++round) {
+        std::vector<entry> v;
+        const std::size_t n = 2 + rng() % 30;
+        const std::uint32_t spread = round % 3 == 0 ? 4 : (round % 3 == 1 ? 60 : 100000);
+        for (std::size_t i = 0; i < n; ++i) {
+            v.push_back(entry{address{static_cast<std::uint32_t>(i)}, rng() % spread});
+        }
+        for (const auto e : {gossip::detail::extreme::oldest, gossip::detail::extreme::youngest}) {
+            // The general path: the cut, the marks, and everything but the marked one.
+            const auto cut = gossip::detail::find_age_cut(std::span<const entry>(v), 1, e);
+            std::vector<std::uint8_t> marks(v.size());
+            gossip::detail::mark_extreme(std::span<const entry>(v), cut, e, marks.data());
+            std::vector<entry> expected;
+            for (std::size_t i = 0; i < v.size(); ++i) {
+                if (marks[i] == 0) {
+                    expected.push_back(v[i]);
+                }
+            }
+            auto got = v;
+            gossip::detail::remove_extreme_ages(got, 1, e);
+            CAPTURE(round);
+            REQUIRE(got == expected);
+        }
+    }
+}
+
+TEST_CASE("presence_filter::test_and_insert answers as may_contain did, then holds the address")
+{
+    gossip::detail::presence_filter<udp_address> one;
+    gossip::detail::presence_filter<udp_address> other;
+    gossip::pcg32 rng(51);
+    for (int i = 0; i < 500; ++i) {
+        const auto a =
+            udp_address::v4({10, 0, static_cast<std::uint8_t>(rng() % 4), static_cast<std::uint8_t>(rng())}, 7000);
+        const bool before = other.may_contain(a);
+        other.insert(a);
+        REQUIRE(one.test_and_insert(a) == before);
+        REQUIRE(one.may_contain(a));
+    }
+}
+
+TEST_CASE("ages grown by a request saturate at the largest age instead of wrapping to fresh")
+{
+    cluster<test::node<ps::random, vs::random, pr::push>> c(3);
+    const std::uint32_t oldest = std::numeric_limits<std::uint32_t>::max();
+    c[0].on_datagram(address{1}, request_from(address{1}, test::descriptors({{2, oldest}, {2, oldest}})));
+    REQUIRE(c[0].statistics().accepted == 1);
+    CHECK(c[0].view()[c[0].view().find(address{2})].age == oldest);
+    CHECK(c[0].view()[c[0].view().find(address{1})].age == 1);
 }

@@ -82,8 +82,8 @@ TEST_CASE("a lattice bootstrap gives every node its c/2 nearest neighbours on ea
     simulator<test::classic_node> sim(50, test::small_config(6), 1);
     sim.bootstrap(gossip::sim::lattice{});
     for (std::uint32_t i = 0; i < 50; ++i) {
-        std::set<std::uint32_t> expected{(i + 1) % 50, (i + 2) % 50, (i + 3) % 50, (i + 49) % 50, (i + 48) % 50,
-                                         (i + 47) % 50};
+        std::set<std::uint32_t> expected{(i + 1) % 50,  (i + 2) % 50,  (i + 3) % 50,
+                                         (i + 49) % 50, (i + 48) % 50, (i + 47) % 50};
         std::set<std::uint32_t> got;
         for (const auto& d : sim.node(i).view()) {
             got.insert(d.address.index);

@@ -1,3 +1,4 @@
+#include <gossip/random.hpp>
 #include <gossip/transport/udp_address.hpp>
 
 #include <doctest/doctest.h>
@@ -6,7 +7,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <array>
+#include <compare>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -15,6 +18,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <tuple>
 #include <unordered_set>
 #include <vector>
 
@@ -57,6 +61,53 @@ std::optional<udp_address> decoded(std::span<const std::byte> bytes)
         return std::nullopt;
     }
     return a;
+}
+
+// Random addresses of both families, from a small pool of hosts, ports and scopes so that
+// equal ones and near neighbours turn up often.
+udp_address random_address(gossip::pcg32& rng)
+{
+    const auto port = static_cast<std::uint16_t>(7000 + rng() % 4);
+    if (rng() % 2 == 0) {
+        return udp_address::v4({static_cast<std::uint8_t>(rng() % 3), 0, 0, static_cast<std::uint8_t>(rng() % 4)},
+                               port);
+    }
+    std::array<std::uint8_t, 16> ip{};
+    ip[0] = static_cast<std::uint8_t>(rng() % 3);
+    ip[7] = static_cast<std::uint8_t>(rng() % 2);
+    ip[8] = static_cast<std::uint8_t>(rng() % 2);
+    ip[15] = static_cast<std::uint8_t>(rng() % 4);
+    return udp_address::v6(ip, port, rng() % 2);
+}
+
+// The members in the order of comparison: family, the bytes in order, the port, the scope.
+auto fields(const udp_address& a)
+{
+    return std::tuple(static_cast<int>(a.ip_family()), a.bytes(), a.port(), a.scope());
+}
+
+// FNV-1a, byte by byte, over the family, the address bytes (4 or 16) and the port, low byte
+// first: what std::hash<udp_address> has always returned.
+std::uint64_t fnv1a(const udp_address& a)
+{
+    std::vector<std::uint8_t> in{static_cast<std::uint8_t>(a.ip_family())};
+    in.insert(in.end(), a.bytes().begin(), a.bytes().begin() + (a.is_v4() ? 4 : 16));
+    in.push_back(static_cast<std::uint8_t>(a.port() & 0xFFU));
+    in.push_back(static_cast<std::uint8_t>(a.port() >> 8U));
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (const auto b : in) {
+        h = (h ^ b) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
+// The codec's write as it was, one field at a time: the reference for the fast one.
+void write_fields(gossip::wire::writer& w, const udp_address& a)
+{
+    w.u8(static_cast<std::uint8_t>(a.ip_family()));
+    const auto ip = std::as_bytes(std::span(a.bytes()));
+    w.bytes(a.is_v4() ? ip.first(4) : ip);
+    w.u16(a.port());
 }
 
 } // namespace
@@ -311,6 +362,102 @@ TEST_CASE("udp_address: equal addresses hash alike, and the hash tells common ne
     CHECK(set.count(udp_address::v4({10, 0, 0, 3}, 7050)) == 1);
 }
 
+TEST_CASE("udp_address: comparisons follow family, bytes, port and scope, whatever the layout")
+{
+    gossip::pcg32 rng(11);
+    std::vector<udp_address> pool;
+    for (int i = 0; i < 400; ++i) {
+        pool.push_back(random_address(rng));
+    }
+    for (const auto& a : pool) {
+        for (const auto& b : pool) {
+            REQUIRE((a == b) == (fields(a) == fields(b)));
+            REQUIRE((a <=> b) == (fields(a) <=> fields(b)));
+        }
+    }
+}
+
+TEST_CASE("udp_address: std::hash is still FNV-1a over family, bytes and port (node_driver seeds from it)")
+{
+    const std::hash<udp_address> hash;
+    CHECK(hash(udp_address::v4({127, 0, 0, 1}, 7000)) == 0x1a0885a02c301c1aULL);
+    gossip::pcg32 rng(12);
+    for (int i = 0; i < 2000; ++i) {
+        const auto a = random_address(rng);
+        CAPTURE(a.to_string());
+        REQUIRE(hash(a) == fnv1a(a));
+    }
+}
+
+TEST_CASE("udp_address: index_hash is equal for equal addresses and spreads a cluster's evenly")
+{
+    // Equal addresses, however made, hash alike.
+    CHECK(index_hash(udp_address::parse("10.0.0.1:7000")) == index_hash(udp_address::v4({10, 0, 0, 1}, 7000)));
+    gossip::pcg32 rng(13);
+    for (int i = 0; i < 2000; ++i) {
+        const auto a = random_address(rng);
+        const auto b = random_address(rng);
+        if (a == b) {
+            REQUIRE(index_hash(a) == index_hash(b));
+        }
+    }
+    // Clusters as deployed: one host and many ports, many hosts and one port, and IPv6. No two
+    // share a hash, and the tables' bucket (the top bits after a Fibonacci multiply, as
+    // detail::append_fresh_indexed and presence_filter take them) is about uniform.
+    std::vector<std::vector<udp_address>> clusters(4);
+    for (std::uint16_t port = 7000; port < 9000; ++port) {
+        clusters[0].push_back(udp_address::v4({127, 0, 0, 1}, port));
+        clusters[1].push_back(udp_address::v4({127, 0, 0, 1}, static_cast<std::uint16_t>(2 * port)));
+    }
+    for (unsigned host = 0; host < 2048; ++host) {
+        clusters[2].push_back(
+            udp_address::v4({10, 0, static_cast<std::uint8_t>(host >> 8U), static_cast<std::uint8_t>(host)}, 7000));
+        auto ip = v6_bytes("fd00::");
+        ip[14] = static_cast<std::uint8_t>(host >> 8U);
+        ip[15] = static_cast<std::uint8_t>(host);
+        clusters[3].push_back(udp_address::v6(ip, 7000));
+    }
+    for (const auto& cluster : clusters) {
+        std::unordered_set<std::uint64_t> hashes;
+        for (const auto& a : cluster) {
+            hashes.insert(index_hash(a));
+        }
+        CHECK(hashes.size() == cluster.size());
+        for (const unsigned bits : {6U, 7U, 8U}) {
+            std::vector<double> count(std::size_t{1} << bits);
+            for (const auto& a : cluster) {
+                count[(index_hash(a) * 0x9e3779b97f4a7c15ULL) >> (64U - bits)] += 1;
+            }
+            // Pearson's statistic over its degrees of freedom: about 1 when uniform.
+            const double expected = static_cast<double>(cluster.size()) / static_cast<double>(count.size());
+            double chi = 0;
+            for (const double c : count) {
+                chi += (c - expected) * (c - expected) / expected;
+            }
+            CAPTURE(bits);
+            CHECK(chi / static_cast<double>(count.size() - 1) < 1.6);
+        }
+    }
+}
+
+TEST_CASE("udp_address: std::unordered containers hold a large cluster with short buckets")
+{
+    std::unordered_set<udp_address> set;
+    for (unsigned host = 0; host < 250; ++host) {
+        for (std::uint16_t port = 7000; port < 7100; ++port) {
+            set.insert(udp_address::v4({10, 0, 0, static_cast<std::uint8_t>(host)}, port));
+        }
+    }
+    CHECK(set.size() == 25000);
+    std::size_t longest = 0;
+    for (std::size_t b = 0; b < set.bucket_count(); ++b) {
+        longest = std::max(longest, set.bucket_size(b));
+    }
+    CHECK(longest <= 10);
+    CHECK(set.count(udp_address::v4({10, 0, 0, 17}, 7042)) == 1);
+    CHECK(set.count(udp_address::v4({10, 0, 0, 17}, 7100)) == 0);
+}
+
 TEST_CASE("udp_address: with_port keeps the host and changes the port")
 {
     const auto a = udp_address::v6(v6_bytes("fe80::1"), 1, 7).with_port(2);
@@ -410,4 +557,78 @@ TEST_CASE("udp_address: an IPv4 family byte followed by IPv6 length reads 7 byte
     REQUIRE(gossip::wire::codec<udp_address>::read(r, a));
     CHECK(a.is_v4());
     CHECK(r.remaining() == bytes.size() - 7);
+}
+
+TEST_CASE("udp_address: the codec writes what field-by-field writing wrote, in buffers of every size")
+{
+    gossip::pcg32 rng(14);
+    for (int i = 0; i < 200; ++i) {
+        const auto a = random_address(rng);
+        for (std::size_t room = 0; room <= 24; ++room) {
+            CAPTURE(a.to_string());
+            CAPTURE(room);
+            // Two bytes already written, so that the address lands at an offset.
+            std::vector<std::byte> fast(room + 2, std::byte{0xEE});
+            std::vector<std::byte> slow(room + 2, std::byte{0xEE});
+            gossip::wire::writer wf{std::span(fast)};
+            gossip::wire::writer ws{std::span(slow)};
+            wf.u16(0x1234);
+            ws.u16(0x1234);
+            gossip::wire::codec<udp_address>::write(wf, a);
+            write_fields(ws, a);
+            REQUIRE(wf.ok() == ws.ok());
+            if (ws.ok()) {
+                REQUIRE(wf.size() == ws.size());
+                REQUIRE(fast == slow);
+            }
+        }
+    }
+}
+
+TEST_CASE("udp_address: the codec reads every prefix and corruption as field-by-field reading did")
+{
+    gossip::pcg32 rng(15);
+    for (int i = 0; i < 200; ++i) {
+        const auto a = random_address(rng);
+        auto bytes = encoded(a);
+        bytes.push_back(std::byte{0x5A}); // a byte after it, left for the next field
+        for (std::size_t n = 0; n <= bytes.size(); ++n) {
+            for (const int family : {-1, 0, 4, 6}) {
+                auto input = std::vector<std::byte>(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
+                if (family >= 0 && n > 0) {
+                    input[0] = std::byte{static_cast<unsigned char>(family)};
+                }
+                CAPTURE(a.to_string());
+                CAPTURE(n);
+                CAPTURE(family);
+                // What field-by-field reading made of it.
+                const auto f = input.empty() ? 0U : static_cast<unsigned>(input[0]);
+                const std::size_t length = f == 4 ? 7 : 19;
+                const bool valid = (f == 4 || f == 6) && input.size() >= length;
+                // Target filled with something else first: the read must set every member.
+                udp_address out = udp_address::v6(v6_bytes("2001:db8::ffff"), 1, 9);
+                gossip::wire::reader r(input);
+                const bool ok = gossip::wire::codec<udp_address>::read(r, out);
+                REQUIRE(ok == valid);
+                if (valid) {
+                    REQUIRE(r.ok());
+                    REQUIRE(r.offset() == length);
+                    REQUIRE(out.scope() == 0);
+                    REQUIRE(out.is_v4() == (f == 4));
+                    std::array<std::uint8_t, 16> ip{};
+                    for (std::size_t k = 0; k < length - 3; ++k) {
+                        ip[k] = static_cast<std::uint8_t>(input[1 + k]);
+                    }
+                    REQUIRE(out.bytes() == ip);
+                    REQUIRE(out.port() == (static_cast<unsigned>(input[length - 2]) |
+                                           static_cast<unsigned>(input[length - 1]) << 8U));
+                } else {
+                    // A bad family byte is a bad address (the reader stays ok); a short one
+                    // is a truncation (the reader fails).
+                    REQUIRE(r.ok() == (!input.empty() && f != 4 && f != 6));
+                    REQUIRE(out == udp_address::v6(v6_bytes("2001:db8::ffff"), 1, 9));
+                }
+            }
+        }
+    }
 }

@@ -118,7 +118,6 @@ TEST_CASE("udp cluster: a restarted node rejoins at its address and catches up o
     CHECK(c.run_until([&] { return recovered_everywhere() && c.membership_agreed(); }, 5s));
     CHECK(c.run_until([&] { return c.holding("before") == nodes && c.holding("while-down") == nodes; }, 5s));
     const auto& events = c.at(0).events;
-    CHECK(std::any_of(events.begin(), events.end(), [&](const auto& e) {
-        return e.kind == member_event_kind::recovered && e.about == address;
-    }));
+    CHECK(std::any_of(events.begin(), events.end(),
+                      [&](const auto& e) { return e.kind == member_event_kind::recovered && e.about == address; }));
 }

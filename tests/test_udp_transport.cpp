@@ -407,16 +407,18 @@ struct builder {
     }
 };
 
-/// A membership section: count, then (address, generation, heartbeat, status) per entry.
+/// A membership section: count, then (address, generation, heartbeat) per entry, each number a
+/// difference from the entry before (docs/wire.md): every member alive at `generation`, heartbeat 1.
 bytes membership_section(const std::vector<udp_address>& members, std::uint64_t generation = 1)
 {
     builder b;
     b.w.u16(static_cast<std::uint16_t>(members.size()));
+    bool first = true;
     for (const auto& a : members) {
         gossip::wire::codec<udp_address>::write(b.w, a);
-        b.w.u64(generation);
-        b.w.u64(1);
-        b.w.u8(0);
+        gossip::wire::write_varint(b.w, gossip::wire::zigzag(first ? generation : 0));
+        gossip::wire::write_varint_flagged(b.w, gossip::wire::zigzag(first ? 1 : 0), false);
+        first = false;
     }
     return b.done();
 }
@@ -520,8 +522,8 @@ struct target {
         const bool ordered = std::adjacent_find(members.begin(), members.end(), [](const auto& a, const auto& b) {
                                  return !(a.address < b.address);
                              }) == members.end();
-        const bool no_self = std::none_of(members.begin(), members.end(),
-                                          [&](const auto& m) { return m.address == address(); });
+        const bool no_self =
+            std::none_of(members.begin(), members.end(), [&](const auto& m) { return m.address == address(); });
         return ordered && no_self && members.size() <= max_members;
     }
 
@@ -626,8 +628,8 @@ TEST_CASE("udp node: a body length that disagrees with the datagram is dropped a
     const auto good = request(nobody(9), some_view());
     const auto length = get_u16(good, at_length);
     std::vector<bytes> bad;
-    for (const std::uint16_t lie : {std::uint16_t(length - 1), std::uint16_t(length + 1), std::uint16_t{0},
-                                    std::uint16_t{0xFFFF}}) {
+    for (const std::uint16_t lie :
+         {std::uint16_t(length - 1), std::uint16_t(length + 1), std::uint16_t{0}, std::uint16_t{0xFFFF}}) {
         auto b = good;
         put_u16(b, at_length, lie);
         bad.push_back(b);
@@ -647,8 +649,8 @@ TEST_CASE("udp node: a view count that lies or is absurd is dropped as malformed
     const auto good = request(nobody(9), some_view());
     REQUIRE(get_u16(good, at_view_count) == 3);
     std::vector<bytes> bad;
-    for (const std::uint16_t count : {std::uint16_t{4}, std::uint16_t{200}, std::uint16_t{4096}, std::uint16_t{4097},
-                                      std::uint16_t{0xFFFF}}) {
+    for (const std::uint16_t count :
+         {std::uint16_t{4}, std::uint16_t{200}, std::uint16_t{4096}, std::uint16_t{4097}, std::uint16_t{0xFFFF}}) {
         auto b = good;
         put_u16(b, at_view_count, count);
         bad.push_back(b);
@@ -737,9 +739,9 @@ TEST_CASE("udp node: duplicate and self entries in a view section are merged awa
     target t;
     const auto self = t.address();
     const std::vector<udp_descriptor> view{
-        udp_descriptor{self, 0},       udp_descriptor{nobody(1), 5}, udp_descriptor{nobody(1), 1},
-        udp_descriptor{nobody(2), 2},  udp_descriptor{nobody(1), 9}, udp_descriptor{self, 3},
-        udp_descriptor{nobody(9), 4},  udp_descriptor{nobody(2), 0},
+        udp_descriptor{self, 0},      udp_descriptor{nobody(1), 5}, udp_descriptor{nobody(1), 1},
+        udp_descriptor{nobody(2), 2}, udp_descriptor{nobody(1), 9}, udp_descriptor{self, 3},
+        udp_descriptor{nobody(9), 4}, udp_descriptor{nobody(2), 0},
     };
     t.hit(request(nobody(9), view));
     CHECK(t.node.statistics().accepted == 1);

@@ -59,8 +59,7 @@ std::array<int, 16> sent_counts(const std::vector<descriptor>& items, std::size_
 
 TEST_CASE_TEMPLATE("a merge never leaves more than c descriptors or an address twice", Selection,
                    gossip::view_selection::random, gossip::view_selection::head, gossip::view_selection::tail,
-                   gossip::view_selection::healer, gossip::view_selection::swapper,
-                   gossip::view_selection::generalized)
+                   gossip::view_selection::healer, gossip::view_selection::swapper, gossip::view_selection::generalized)
 {
     gossip::pcg32 rng(99);
     config cfg = test::small_config(10);
@@ -246,8 +245,8 @@ TEST_CASE("when the young cannot fill the buffer, the oldest fill it uniformly")
     // c = 8, healer preset: H = 4 of the 4 descriptors are "oldest", so the buffer of 3 comes
     // from them, and each must be sent about 3/4 of the time.
     constexpr int trials = 8000;
-    const auto sent = sent_counts<gossip::view_selection::healer>(test::descriptors({{1, 0}, {2, 1}, {3, 2}, {4, 3}}), 3,
-                                                                  test::small_config(8), trials);
+    const auto sent = sent_counts<gossip::view_selection::healer>(test::descriptors({{1, 0}, {2, 1}, {3, 2}, {4, 3}}),
+                                                                  3, test::small_config(8), trials);
     for (std::uint32_t id = 1; id <= 4; ++id) {
         CHECK(sent[id] == doctest::Approx(trials * 3.0 / 4.0).epsilon(0.04));
     }

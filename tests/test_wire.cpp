@@ -75,8 +75,8 @@ TEST_CASE("the header is little-endian with the documented magic and version")
 
 TEST_CASE("every truncation of a valid message is refused")
 {
-    const auto bytes = encode_request(test::descriptors({{1, 0}, {2, 1}, {3, 2}}), address{4},
-                                      {std::byte{9}, std::byte{9}});
+    const auto bytes =
+        encode_request(test::descriptors({{1, 0}, {2, 1}, {3, 2}}), address{4}, {std::byte{9}, std::byte{9}});
     std::vector<descriptor> out;
     for (std::size_t n = 0; n < bytes.size(); ++n) {
         const auto m = decode(std::span(bytes).first(n), out);
@@ -249,4 +249,54 @@ TEST_CASE("a follow-up that claims to carry a view is refused")
     bytes[3] = std::byte{3}; // request -> follow-up, flags still say a view follows
     std::vector<descriptor> out;
     CHECK(decode(bytes, out).error == decode_error::bad_flags);
+}
+
+TEST_CASE("the reader's rest() shows what is left, skip() consumes it, and both respect failure")
+{
+    const std::array<std::byte, 5> bytes{std::byte{1}, std::byte{2}, std::byte{3}, std::byte{4}, std::byte{5}};
+    gossip::wire::reader r(bytes);
+    CHECK(r.rest().size() == 5);
+    CHECK(r.u8() == 1);
+    CHECK(r.rest().size() == 4);
+    CHECK(r.rest()[0] == std::byte{2});
+    r.skip(2);
+    CHECK(r.ok());
+    CHECK(r.offset() == 3);
+    CHECK(r.u8() == 4);
+    r.skip(2); // one byte left: skipping two fails the reader, as bytes(2) would
+    CHECK_FALSE(r.ok());
+    CHECK(r.rest().empty());
+    CHECK(r.remaining() == 0);
+    CHECK(r.u8() == 0);
+    gossip::wire::reader exact(bytes);
+    exact.skip(5);
+    CHECK(exact.ok());
+    CHECK(exact.rest().empty());
+    exact.skip(0);
+    CHECK(exact.ok());
+}
+
+TEST_CASE("a reader failed by fail() or by a short read reads nothing more, whatever is left")
+{
+    const std::array<std::byte, 8> bytes{};
+    gossip::wire::reader told(bytes);
+    CHECK(told.u16() == 0);
+    told.fail();
+    CHECK_FALSE(told.ok());
+    CHECK(told.remaining() == 0);
+    CHECK(told.rest().empty());
+    CHECK(told.offset() == 2);
+    CHECK(told.u8() == 0);
+    CHECK(told.bytes(0).empty());
+    CHECK_FALSE(told.ok());
+    CHECK(told.offset() == 2);
+    gossip::wire::reader short_read(bytes);
+    CHECK(short_read.u32() == 0);
+    CHECK(short_read.u64() == 0); // 4 left: fails
+    CHECK_FALSE(short_read.ok());
+    CHECK(short_read.u8() == 0); // the 4 left are not read after all
+    CHECK(short_read.u16() == 0);
+    CHECK_FALSE(short_read.ok());
+    CHECK(short_read.remaining() == 0);
+    CHECK(short_read.offset() == 4);
 }

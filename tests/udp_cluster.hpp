@@ -173,7 +173,8 @@ public:
 
     [[nodiscard]] std::size_t running_count() const
     {
-        return static_cast<std::size_t>(std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s.node != nullptr; }));
+        return static_cast<std::size_t>(
+            std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s.node != nullptr; }));
     }
 
 private:

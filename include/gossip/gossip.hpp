@@ -46,4 +46,5 @@
 #include "wire/codec.hpp"
 #include "wire/message.hpp"
 #include "wire/reader.hpp"
+#include "wire/varint.hpp"
 #include "wire/writer.hpp"

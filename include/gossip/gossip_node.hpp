@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 #include <utility>
@@ -33,11 +34,19 @@
 
 namespace gossip {
 
+// clang-format 14 mangles concepts and requires-clauses: kept as written.
+// clang-format off
+/// One gossip node, composed from policies at compile time: a Transport to move bytes, a
+/// PeerSelection (whom to contact), a ViewSelection (what to keep), a Propagation (who sends
+/// what) and a Payload riding along (membership, rumors, anti-entropy, or none). tick() runs the
+/// active side once a period; on_datagram() handles what arrives. Not thread-safe: one thread
+/// drives a node.
 template <transport_policy Transport, class PeerSelection, class ViewSelection, propagation_policy Propagation,
           payload_policy Payload = payload::none, class Traits = default_traits>
     requires random_source<typename Traits::random_engine> &&
              peer_selection_policy<PeerSelection, typename Transport::address_type, typename Traits::random_engine> &&
              view_selection_policy<ViewSelection, typename Transport::address_type, typename Traits::random_engine>
+// clang-format on
 class gossip_node {
 public:
     using transport_type = Transport;
@@ -61,7 +70,7 @@ public:
     {
         view_.storage().reserve(config_.view_size);
         if constexpr (payload_with_start<Payload, address_type>) {
-            payload_.start(payload_context<address_type>{address(), mix_seed(seed, 2)});
+            payload_.start(payload_context<address_type>{address(), mix_seed(seed, 2), config_.period});
         }
     }
 
@@ -137,8 +146,8 @@ public:
         const bool request = msg.kind == wire::message_kind::request;
         // A reply comes only to a node that pulls or whose payload asks for answers; only such
         // a payload holds conversations of follow-ups.
-        const bool expected = request || (msg.kind == wire::message_kind::reply && Propagation::pulls) ||
-                              payload_with_replies<Payload>;
+        const bool expected =
+            request || (msg.kind == wire::message_kind::reply && Propagation::pulls) || payload_with_replies<Payload>;
         if (msg.sender == address() || !expected) {
             ++stats_.dropped_unexpected;
             return;
@@ -164,7 +173,7 @@ public:
             assert(view_.size() > 128 || view_.well_formed(address(), config_.view_size));
         }
         if (request) {
-            view_.increase_age();
+            age_view();
         }
     }
 
@@ -239,28 +248,48 @@ private:
         stats_.bytes_sent += w.size();
     }
 
-    // Our own address out; of an address given twice, the youngest copy stays.
+    // view_.increase_age(), once per request received. Written as a plain loop with a branch
+    // (never taken: ages do not reach the maximum), which compilers leave scalar: GCC 12
+    // vectorises view::increase_age by gathering four ages through the stack with two 8-byte
+    // stores and one 16-byte load, which waits on every 4 descriptors for the stores to retire.
+    void age_view() noexcept
+    {
+        for (auto& d : view_.storage()) {
+            if (d.age != std::numeric_limits<std::uint32_t>::max()) {
+                ++d.age;
+            }
+        }
+    }
+
+    // Our own address out; of an address given twice, the youngest copy stays, where the first
+    // copy was. One hash per descriptor; the scan runs only when the filter has seen the hash.
     void sanitize(std::vector<descriptor_type>& sample) const
     {
         const auto self = address();
         detail::presence_filter<address_type> seen;
+        descriptor_type* data = sample.data();
+        const std::size_t n = sample.size();
         std::size_t kept = 0;
-        for (std::size_t i = 0; i < sample.size(); ++i) {
-            const auto d = sample[i];
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto& d = data[i];
             if (d.address == self) {
                 continue;
             }
-            if (seen.may_contain(d.address)) {
-                const auto first = sample.begin();
-                const auto last = first + static_cast<std::ptrdiff_t>(kept);
-                const auto it = std::find_if(first, last, [&](const auto& e) { return e.address == d.address; });
+            if (seen.test_and_insert(d.address)) {
+                descriptor_type* const last = data + kept;
+                descriptor_type* const it =
+                    std::find_if(data, last, [&](const auto& e) { return e.address == d.address; });
                 if (it != last) {
                     it->age = std::min(it->age, d.age);
                     continue;
                 }
             }
-            seen.insert(d.address);
-            sample[kept++] = d;
+            // Not onto itself: while nothing was dropped, each descriptor stays where it is (a
+            // copy onto itself waits for its own stores).
+            if (kept != i) {
+                data[kept] = d;
+            }
+            ++kept;
         }
         sample.resize(kept);
     }

@@ -15,12 +15,15 @@
 
 namespace gossip {
 
+// clang-format 14 mangles concepts and requires-clauses: kept as written.
+// clang-format off
 /// A source of uniformly distributed 32-bit words: what every randomised policy draws from.
 /// std::mt19937 models it; so does gossip::pcg32, whose 8 bytes of state suit a node that is
 /// one of a million.
 template <class R>
 concept random_source = std::uniform_random_bit_generator<R> && (R::min() == 0) &&
                         (R::max() == std::numeric_limits<std::uint32_t>::max());
+// clang-format on
 
 /// SplitMix64 finaliser: turns (seed, stream) pairs into well-spread, independent seeds.
 [[nodiscard]] constexpr std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t stream = 0) noexcept
@@ -69,7 +72,8 @@ namespace detail {
 
 // The rare rejection path of uniform_below, kept out of line so the common path inlines.
 template <random_source R>
-[[gnu::noinline]] constexpr std::uint32_t uniform_below_slow(R& rng, std::uint32_t bound, std::uint64_t product) noexcept
+[[gnu::noinline]] constexpr std::uint32_t uniform_below_slow(R& rng, std::uint32_t bound,
+                                                             std::uint64_t product) noexcept
 {
     const std::uint32_t threshold = static_cast<std::uint32_t>(-bound) % bound;
     while (static_cast<std::uint32_t>(product) < threshold) {

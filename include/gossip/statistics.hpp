@@ -7,7 +7,7 @@ namespace gossip {
 /// What a node has done and refused. Every datagram it receives ends in exactly one of
 /// accepted, dropped_malformed or dropped_unexpected.
 struct node_statistics {
-    std::uint64_t cycles = 0;             ///< active periods started
+    std::uint64_t cycles = 0; ///< active periods started
     std::uint64_t messages_sent = 0;
     std::uint64_t bytes_sent = 0;
     std::uint64_t send_failures = 0;      ///< refused by the transport, or too large to send

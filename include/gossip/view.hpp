@@ -13,6 +13,9 @@
 
 namespace gossip {
 
+/// A node's partial view (the paper's c-bounded list of descriptors), owned by gossip_node and
+/// reshaped only by its view-selection policy. Read-only for everyone else, so the invariants
+/// above (no self, no duplicate, at most c) cannot be broken from outside.
 template <class Address>
 class view {
 public:

@@ -21,7 +21,7 @@ int main()
         full_views += n.view().size() == cfg.view_size ? 1 : 0;
     }
     const auto m = sim.measure();
-    std::printf("gossip %s: %zu nodes, %zu component(s), %zu full views\n", gossip::version_string,
-                m.live_nodes, m.components, full_views);
+    std::printf("gossip %s: %zu nodes, %zu component(s), %zu full views\n", gossip::version_string, m.live_nodes,
+                m.components, full_views);
     return m.live_nodes == 200 && m.components == 1 && full_views == 200 ? 0 : 1;
 }

@@ -16,7 +16,4 @@ struct first_peer {
 gossip::gossip_node<gossip::transport::in_memory, first_peer, gossip::view_selection::healer,
                     gossip::propagation::push_pull>* node = nullptr;
 
-int main()
-{
-    return node == nullptr ? 0 : 1;
-}
+int main() { return node == nullptr ? 0 : 1; }

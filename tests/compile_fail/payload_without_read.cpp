@@ -8,7 +8,4 @@ struct write_only {
 gossip::gossip_node<gossip::transport::in_memory, gossip::peer_selection::tail, gossip::view_selection::healer,
                     gossip::propagation::push_pull, write_only>* node = nullptr;
 
-int main()
-{
-    return node == nullptr ? 0 : 1;
-}
+int main() { return node == nullptr ? 0 : 1; }

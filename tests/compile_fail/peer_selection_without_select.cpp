@@ -12,7 +12,4 @@ struct picks_instead_of_selects {
 gossip::gossip_node<gossip::transport::in_memory, picks_instead_of_selects, gossip::view_selection::healer,
                     gossip::propagation::push_pull>* node = nullptr;
 
-int main()
-{
-    return node == nullptr ? 0 : 1;
-}
+int main() { return node == nullptr ? 0 : 1; }

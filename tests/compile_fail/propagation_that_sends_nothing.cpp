@@ -6,10 +6,7 @@ struct silent {
     static constexpr bool pulls = false;
 };
 
-gossip::gossip_node<gossip::transport::in_memory, gossip::peer_selection::tail, gossip::view_selection::healer,
-                    silent>* node = nullptr;
+gossip::gossip_node<gossip::transport::in_memory, gossip::peer_selection::tail, gossip::view_selection::healer, silent>*
+    node = nullptr;
 
-int main()
-{
-    return node == nullptr ? 0 : 1;
-}
+int main() { return node == nullptr ? 0 : 1; }

@@ -9,7 +9,4 @@ struct mute_transport {
 gossip::gossip_node<mute_transport, gossip::peer_selection::tail, gossip::view_selection::healer,
                     gossip::propagation::push_pull>* node = nullptr;
 
-int main()
-{
-    return node == nullptr ? 0 : 1;
-}
+int main() { return node == nullptr ? 0 : 1; }

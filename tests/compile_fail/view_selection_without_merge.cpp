@@ -12,7 +12,4 @@ struct never_merges {
 gossip::gossip_node<gossip::transport::in_memory, gossip::peer_selection::tail, never_merges,
                     gossip::propagation::push_pull>* node = nullptr;
 
-int main()
-{
-    return node == nullptr ? 0 : 1;
-}
+int main() { return node == nullptr ? 0 : 1; }

@@ -73,14 +73,14 @@ bytes crowded(std::span<const std::byte> request)
     if (m.error != gossip::wire::decode_error::none || !r.ok()) {
         return {};
     }
-    bytes members(2 + 40 * (4 + 17));
+    bytes members(2 + 40 * (4 + 20));
     gossip::wire::writer w{std::span(members)};
     w.u16(40);
     for (std::uint32_t i = 0; i < 40; ++i) {
         gossip::wire::codec<address>::write(w, address{100 + i});
-        w.u64(1);     // generation
-        w.u64(i + 1); // heartbeat
-        w.u8(i % 5 == 0 ? 1 : 0); // some have left
+        // Generation 1 throughout, heartbeat i + 1, as differences from the entry before.
+        gossip::wire::write_varint(w, gossip::wire::zigzag(i == 0 ? 1 : 0));
+        gossip::wire::write_varint_flagged(w, gossip::wire::zigzag(1), i % 5 == 0); // some have left
     }
     bytes out(request.size() + members.size() + 64);
     gossip::wire::writer o{std::span(out)};

@@ -34,10 +34,13 @@ namespace gossip::detail {
     return merkle_mix(h ^ tail);
 }
 
+// clang-format 14 mangles concepts and requires-clauses: kept as written.
+// clang-format off
 /// The stable hash of a value's wire encoding. A value too large for its codec hashes as the
 /// empty input, which cannot happen for a value that also travels.
 template <class T>
     requires wire::encodable<T>
+// clang-format on
 [[nodiscard]] std::uint64_t stable_hash_of(const T& value, std::uint64_t seed = 0)
 {
     struct encoding_tag {};

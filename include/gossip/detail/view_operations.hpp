@@ -6,11 +6,12 @@
 // descriptors just sent sit at the head of the view.
 
 #include "../descriptor.hpp"
-#include "scratch.hpp"
 #include "../random.hpp"
+#include "scratch.hpp"
 
 #include <algorithm>
 #include <array>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -19,14 +20,43 @@
 
 namespace gossip::detail {
 
-/// A 256-bit presence filter over addresses: "certainly absent" in one probe, so that merging
-/// a sample of m into a view of n costs about n + m operations instead of n * m comparisons.
-/// Address types without std::hash fall back to the plain scan.
+// clang-format 14 mangles concepts and requires-clauses: kept as written.
+// clang-format off
+/// An address type whose own quick hash the library's tables take: index_hash(a), found by
+/// argument-dependent lookup (udp_address has one).
 template <class Address>
-concept hashable_address = requires(const Address& a) {
+concept quick_hashable_address = requires(const Address& a) {
+    { index_hash(a) } -> std::convertible_to<std::uint64_t>;
+};
+// clang-format on
+
+// clang-format off
+/// Address types with neither index_hash nor std::hash fall back to plain scans.
+template <class Address>
+concept hashable_address = quick_hashable_address<Address> || requires(const Address& a) {
     { std::hash<Address>{}(a) } -> std::convertible_to<std::size_t>;
 };
+// clang-format on
 
+// clang-format off
+/// The hash the tables below take: index_hash when the type has one, else std::hash. Either
+/// way the caller multiplies it by 2^64 / phi and takes the top bits (Fibonacci hashing: std::hash
+/// of an integer is often the identity).
+template <class Address>
+    requires hashable_address<Address>
+// clang-format on
+[[nodiscard]] [[gnu::always_inline]] inline std::uint64_t address_hash(const Address& a) noexcept
+{
+    if constexpr (quick_hashable_address<Address>) {
+        return static_cast<std::uint64_t>(index_hash(a));
+    } else {
+        return static_cast<std::uint64_t>(std::hash<Address>{}(a));
+    }
+}
+
+/// A 256-bit presence filter over addresses: "certainly absent" in one probe, so that merging
+/// a sample of m into a view of n costs about n + m operations instead of n * m comparisons.
+/// Address types without a hash answer "maybe" to everything, which leaves the plain scan.
 template <class Address>
 class presence_filter {
 public:
@@ -48,12 +78,25 @@ public:
         }
     }
 
+    /// may_contain(a), then insert(a), with one hash.
+    [[nodiscard]] bool test_and_insert(const Address& a) noexcept
+    {
+        if constexpr (hashable_address<Address>) {
+            const auto b = bit(a);
+            auto& word = words_[b >> 6U];
+            const std::uint64_t mask = std::uint64_t{1} << (b & 63U);
+            const bool was = (word & mask) != 0;
+            word |= mask;
+            return was;
+        } else {
+            return true;
+        }
+    }
+
 private:
     static std::size_t bit(const Address& a) noexcept
     {
-        // Fibonacci hashing: std::hash of an integer is often the identity.
-        return static_cast<std::size_t>((static_cast<std::uint64_t>(std::hash<Address>{}(a)) * 0x9e3779b97f4a7c15ULL) >>
-                                        56U);
+        return static_cast<std::size_t>((address_hash(a) * 0x9e3779b97f4a7c15ULL) >> 56U);
     }
 
     std::array<std::uint64_t, 4> words_{};
@@ -92,38 +135,33 @@ void append_fresh_scan(std::vector<descriptor<Address>>& v, std::span<const desc
     v.resize(n);
 }
 
-/// append_fresh with a hash index over the addresses: one probe per descriptor rather than a
-/// scan of the view, which mattered because nearly every received descriptor is already in the
-/// view once a cluster has mixed. The result is append_fresh_scan's, in the same order: a copy
-/// replaced by a fresher one is marked rather than moved, the fresher one is appended, and the
-/// marked ones are removed at the end, which leaves the others in the order the moves would have.
-/// Returns false, having changed nothing, when `v` holds an address twice (no view does), where
-/// the scan's choice of copy is kept by falling back to it.
-template <class Address>
-    requires hashable_address<Address>
-[[nodiscard]] bool append_fresh_indexed(std::vector<descriptor<Address>>& v,
-                                        std::span<const descriptor<Address>> received)
+/// append_fresh_indexed with index slots of type Slot (descriptor index + 1; 0: empty), which
+/// must hold n0 + received.size().
+template <class Slot, class Address>
+[[nodiscard]] bool append_fresh_indexed_in(std::vector<descriptor<Address>>& v,
+                                           std::span<const descriptor<Address>> received)
 {
     const std::size_t n0 = v.size();
     const std::size_t total = n0 + received.size();
-    unsigned bits = 6; // at most half full
-    while ((std::size_t{1} << bits) < 2 * total) {
+    // At most a quarter full: a probe that meets another address is a branch mispredicted.
+    unsigned bits = 6;
+    while ((std::size_t{1} << bits) < 4 * total) {
         ++bits;
     }
     struct slots_tag {};
     struct replaced_tag {};
-    scratch_vector<std::uint32_t, slots_tag> slots_lease; // descriptor index + 1; 0: empty
+    scratch_vector<Slot, slots_tag> slots_lease;
     scratch_vector<std::uint8_t, replaced_tag> replaced_lease;
     auto& slots = slots_lease.get();
     auto& replaced = replaced_lease.get();
     slots.assign(std::size_t{1} << bits, 0);
     const std::size_t mask = slots.size() - 1;
-    std::uint32_t* table = slots.data();
+    Slot* table = slots.data();
     const auto* in = v.data();
     // The slot holding `a`, or the empty one where it would go.
-    const auto slot_of = [&](const Address& a, const descriptor<Address>* entries) -> std::uint32_t& {
-        const auto h = static_cast<std::uint64_t>(std::hash<Address>{}(a)) * 0x9e3779b97f4a7c15ULL;
-        std::size_t i = static_cast<std::size_t>(h >> (64U - bits));
+    const auto slot_of = [&](const Address& a, const descriptor<Address>* entries) -> Slot& {
+        const auto h = address_hash(a) * 0x9e3779b97f4a7c15ULL;
+        auto i = static_cast<std::size_t>(h >> (64U - bits));
         while (table[i] != 0 && !(entries[table[i] - 1].address == a)) {
             i = (i + 1) & mask;
         }
@@ -134,42 +172,67 @@ template <class Address>
         if (s != 0) {
             return false;
         }
-        s = static_cast<std::uint32_t>(i + 1);
+        s = static_cast<Slot>(i + 1);
     }
     replaced.assign(total, 0);
     v.resize(total);
     descriptor<Address>* out = v.data();
     std::size_t n = n0;
-    bool any_replaced = false;
+    std::uint32_t any_replaced = 0;
     for (const auto& r : received) {
         auto& s = slot_of(r.address, out);
-        if (s != 0) {
-            if (r.age < out[s - 1].age) {
-                // Common: every reply carries its sender, whom the asker already knew.
-                replaced[s - 1] = 1;
-                any_replaced = true;
-                out[n] = r;
-                s = static_cast<std::uint32_t>(++n);
-            }
+        // out[n] is free (n < total here): written first, kept or not after.
+        out[n] = r;
+        if (s == 0) {
+            s = static_cast<Slot>(++n);
             continue;
         }
-        out[n] = r;
-        s = static_cast<std::uint32_t>(++n);
+        // Whether the received copy is the fresher one is a coin toss to a branch predictor:
+        // decided without a branch. Common: every reply carries its sender, whom the asker knew.
+        const std::size_t old = s - 1U;
+        const auto fresher = static_cast<std::uint32_t>(r.age < out[old].age);
+        replaced[old] = static_cast<std::uint8_t>(replaced[old] | fresher);
+        any_replaced |= fresher;
+        n += fresher;
+        const auto keep = static_cast<Slot>(0U - fresher); // all ones when fresher
+        s = static_cast<Slot>((s & static_cast<Slot>(~keep)) | (static_cast<Slot>(n) & keep));
     }
-    if (any_replaced) {
+    if (any_replaced != 0) {
         // From the first replaced one on, so that no descriptor is copied onto itself: those
         // copies made the processor wait for its own stores (a failed store-to-load forwarding,
-        // as a descriptor's two halves overlap) on every descriptor of the view.
-        std::size_t kept = static_cast<std::size_t>(std::find(replaced.begin(), replaced.end(), 1) - replaced.begin());
+        // as a descriptor's two halves overlap) on every descriptor of the view. Branch-free:
+        // which ones were replaced is random data.
+        auto kept = static_cast<std::size_t>(std::find(replaced.begin(), replaced.end(), 1) - replaced.begin());
         for (std::size_t i = kept + 1; i < n; ++i) {
-            if (replaced[i] == 0) {
-                out[kept++] = out[i];
-            }
+            out[kept] = out[i];
+            kept += 1U - replaced[i];
         }
         n = kept;
     }
     v.resize(n);
     return true;
+}
+
+// clang-format off
+/// append_fresh with a hash index over the addresses: one probe per descriptor rather than a
+/// scan of the view, which mattered because nearly every received descriptor is already in the
+/// view once a cluster has mixed. The result is append_fresh_scan's, in the same order: a copy
+/// replaced by a fresher one is marked rather than moved, the fresher one is appended, and the
+/// marked ones are removed at the end, which leaves the others in the order the moves would have.
+/// Returns false, having changed nothing, when `v` holds an address twice (no view does), where
+/// the scan's choice of copy is kept by falling back to it.
+template <class Address>
+    requires hashable_address<Address>
+// clang-format on
+[[nodiscard]] bool append_fresh_indexed(std::vector<descriptor<Address>>& v,
+                                        std::span<const descriptor<Address>> received)
+{
+    // 16-bit slots for any view a config allows (c and a sample each at most 4,096): a smaller
+    // table to clear.
+    if (v.size() + received.size() < 0xFFFF) {
+        return append_fresh_indexed_in<std::uint16_t>(v, received);
+    }
+    return append_fresh_indexed_in<std::uint32_t>(v, received);
 }
 
 /// Appends `received`; where an address is already present the younger copy survives, in its
@@ -269,6 +332,18 @@ void remove_extreme_ages(std::vector<descriptor<Address>>& v, std::size_t k, ext
         v.clear();
         return;
     }
+    if (k == 1) {
+        // The common case of a merge (one newcomer over c): the first of the most extreme, in
+        // one pass.
+        const descriptor<Address>* data = v.data();
+        std::size_t at = 0;
+        for (std::size_t i = 1; i < v.size(); ++i) {
+            const bool beyond = e == extreme::oldest ? data[i].age > data[at].age : data[i].age < data[at].age;
+            at = beyond ? i : at;
+        }
+        v.erase(v.begin() + static_cast<std::ptrdiff_t>(at));
+        return;
+    }
     const auto cut = find_age_cut(std::span<const descriptor<Address>>(v), k, e);
     thread_local std::vector<std::uint8_t> drop;
     drop.resize(v.size());
@@ -351,8 +426,8 @@ enum class surplus : std::uint8_t {
 /// Works in a per-thread scratch buffer so that the view's own allocation never grows past c:
 /// at a million nodes, a view that doubled its capacity once would double the simulator's memory.
 template <class Address, random_source R>
-void merge_view(std::vector<descriptor<Address>>& view, std::span<const descriptor<Address>> received,
-                std::size_t c, std::size_t healer, std::size_t swapper, surplus rule, R& rng)
+void merge_view(std::vector<descriptor<Address>>& view, std::span<const descriptor<Address>> received, std::size_t c,
+                std::size_t healer, std::size_t swapper, surplus rule, R& rng)
 {
     thread_local std::vector<descriptor<Address>> v;
     v.assign(view.begin(), view.end());

@@ -68,6 +68,8 @@
 
 namespace gossip::payload {
 
+// clang-format 14 mangles concepts and requires-clauses: kept as written.
+// clang-format off
 /// A store anti_entropy can keep in sync: lww_map and replicated_set are two. It keeps its
 /// entries in a merkle_tree under 64-bit key hashes, hands out the entry for a key hash, merges
 /// an entry from a peer (true when that changed it), and names its own writes by an origin.
@@ -81,7 +83,10 @@ concept replicated_store =
         { cs.origin() } -> std::convertible_to<std::uint64_t>;
         s.set_origin(key);
     };
+// clang-format on
 
+/// How anti_entropy runs its sessions: which way entries travel, how often, and the bounds that
+/// keep one conversation inside a datagram budget. Checked by check() and by the constructor.
 struct anti_entropy_options {
     spread mode = spread::push_pull; ///< which way entries travel in a session
     std::uint32_t every = 1;         ///< a node opens sessions every this many periods
@@ -111,11 +116,13 @@ struct anti_entropy_options {
     return std::nullopt;
 }
 
+/// Counters of one node's anti-entropy traffic, for measuring what a session costs and how
+/// often stores already agree.
 struct anti_entropy_statistics {
-    std::uint64_t sessions_opened = 0;   ///< root summaries sent
-    std::uint64_t sessions_in_sync = 0;  ///< root summaries received that matched ours
-    std::uint64_t hashes_sent = 0;       ///< subtree summaries sent, root summaries included
-    std::uint64_t digests_sent = 0;      ///< (key, digest) pairs sent
+    std::uint64_t sessions_opened = 0;  ///< root summaries sent
+    std::uint64_t sessions_in_sync = 0; ///< root summaries received that matched ours
+    std::uint64_t hashes_sent = 0;      ///< subtree summaries sent, root summaries included
+    std::uint64_t digests_sent = 0;     ///< (key, digest) pairs sent
     std::uint64_t probes_sent = 0;
     std::uint64_t entries_sent = 0;
     std::uint64_t entries_received = 0;
@@ -126,9 +133,11 @@ struct anti_entropy_statistics {
     friend bool operator==(const anti_entropy_statistics&, const anti_entropy_statistics&) = default;
 };
 
+// clang-format off
 /// The payload: a replicated store kept in sync by anti-entropy sessions.
 template <class Store>
     requires replicated_store<Store>
+// clang-format on
 class anti_entropy {
 public:
     using store_type = Store;
@@ -148,31 +157,28 @@ public:
     // --- the application's side -----------------------------------------------------------
     [[nodiscard]] const Store& store() const noexcept { return store_; }
 
+    // clang-format off
     /// Local writes, forwarded to the store; the entry written spreads from here.
     template <class... Args>
         requires requires(Store& s, Args&&... args) {
             { s.put(std::forward<Args>(args)...) } -> std::convertible_to<const entry_type&>;
         }
-    const entry_type& put(Args&&... args)
-    {
-        return spread_local(store_.put(std::forward<Args>(args)...));
-    }
+    // clang-format on
+    const entry_type& put(Args&&... args) { return spread_local(store_.put(std::forward<Args>(args)...)); }
+    // clang-format off
     template <class... Args>
         requires requires(Store& s, Args&&... args) {
             { s.insert(std::forward<Args>(args)...) } -> std::convertible_to<const entry_type&>;
         }
-    const entry_type& insert(Args&&... args)
-    {
-        return spread_local(store_.insert(std::forward<Args>(args)...));
-    }
+    // clang-format on
+    const entry_type& insert(Args&&... args) { return spread_local(store_.insert(std::forward<Args>(args)...)); }
+    // clang-format off
     template <class... Args>
         requires requires(Store& s, Args&&... args) {
             { s.erase(std::forward<Args>(args)...) } -> std::convertible_to<const entry_type&>;
         }
-    const entry_type& erase(Args&&... args)
-    {
-        return spread_local(store_.erase(std::forward<Args>(args)...));
-    }
+    // clang-format on
+    const entry_type& erase(Args&&... args) { return spread_local(store_.erase(std::forward<Args>(args)...)); }
 
     void on_change(change_handler handler) { on_change_ = std::move(handler); }
 
@@ -224,7 +230,7 @@ public:
         if (options_.rumors) {
             // Rumors take at most half the budget when the session has work of its own.
             const bool busy = !request && (!to_answer_.empty() || !serving_.empty() || !to_send_.empty() ||
-                                            !next_probes_.empty() || !wants_.empty());
+                                           !next_probes_.empty() || !wants_.empty());
             const std::size_t room = w.remaining() > fixed_size + 2 ? w.remaining() - fixed_size - 2 : 0;
             write_rumors(w, kind, std::min<std::size_t>(busy ? budget / 2 : room, 0xFFFF));
         }
@@ -331,6 +337,7 @@ private:
     static constexpr std::uint8_t flag_opening = 1;
     static constexpr std::uint8_t flag_rumors = 2;
     static constexpr std::size_t section_count = 6;
+    static constexpr std::size_t count_size = 2; // a section's u16 count
     static constexpr std::size_t fixed_size = 2 + 2 * section_count;
     static constexpr std::size_t probe_size = 10;
     static constexpr std::size_t resumable_probe_size = 18; // an entries probe, with its `from`
@@ -566,9 +573,10 @@ private:
     void write_sections(wire::writer& w, std::size_t budget)
     {
         // Answers keep the conversation going; half the budget at most when entries wait too,
-        // and always room to pass back the probes left unanswered.
+        // and always room to pass back the probes left unanswered. The five sections after the
+        // answers need their counts at least.
         const bool entries_waiting = !to_send_.empty() || !serving_.empty();
-        std::size_t limit = w.size() + room(w, 2 * 5 + (entries_waiting ? 0 : section_floor));
+        std::size_t limit = w.size() + room(w, 5 * count_size + (entries_waiting ? 0 : section_floor));
         if (entries_waiting) {
             limit = std::min(limit, w.size() + budget / 2);
         }
@@ -636,7 +644,7 @@ private:
 
         const std::size_t offered = write_keys(w, offers_, w.size() + room(w, control));
         stats_.dropped += offers_.size() - offered;
-        write_probes(w, unanswered_, w.size() + room(w, 2 * 2 + 8 * std::min<std::size_t>(wants_.size(), 16)),
+        write_probes(w, unanswered_, w.size() + room(w, 2 * count_size + 8 * std::min<std::size_t>(wants_.size(), 16)),
                      std::size_t{0xFFFF});
         stats_.probes_sent +=
             write_probes(w, next_probes_, w.size() + room(w, 2 + 8 * std::min<std::size_t>(wants_.size(), 16)),
@@ -667,25 +675,28 @@ private:
         if (as_items && answer_items_.size() > 0xFFFF) {
             return false;
         }
-        const bool fits = wire::append_if_fits(w, [&](wire::writer& out) {
-            out.u8(as_items ? 1 : 0);
-            out.u8(static_cast<std::uint8_t>(question.node.depth));
-            out.u64(question.node.prefix);
-            if (as_items) {
-                out.u16(static_cast<std::uint16_t>(answer_items_.size()));
-                for (const auto& item : answer_items_) {
-                    out.u64(item.key);
-                    out.u64(item.digest);
+        const bool fits = wire::append_if_fits(
+            w,
+            [&](wire::writer& out) {
+                out.u8(as_items ? 1 : 0);
+                out.u8(static_cast<std::uint8_t>(question.node.depth));
+                out.u64(question.node.prefix);
+                if (as_items) {
+                    out.u16(static_cast<std::uint16_t>(answer_items_.size()));
+                    for (const auto& item : answer_items_) {
+                        out.u64(item.key);
+                        out.u64(item.digest);
+                    }
+                } else {
+                    out.u8(static_cast<std::uint8_t>(answer_children_.size()));
+                    for (const auto& s : answer_children_) {
+                        out.u8(static_cast<std::uint8_t>(detail::merkle_nibble(s.node.prefix, question.node.depth)));
+                        out.u64(s.hash);
+                        out.u64(s.count);
+                    }
                 }
-            } else {
-                out.u8(static_cast<std::uint8_t>(answer_children_.size()));
-                for (const auto& s : answer_children_) {
-                    out.u8(static_cast<std::uint8_t>(detail::merkle_nibble(s.node.prefix, question.node.depth)));
-                    out.u64(s.hash);
-                    out.u64(s.count);
-                }
-            }
-        }, limit);
+            },
+            limit);
         if (fits) {
             stats_.hashes_sent += answer_children_.size();
             stats_.digests_sent += answer_items_.size();
@@ -709,7 +720,8 @@ private:
         std::uint16_t written = 0;
         for (const auto& item : items) {
             if (written >= std::min<std::size_t>(most, 0xFFFF) ||
-                !wire::append_if_fits(w, [&](wire::writer& out) { write_one(out, item); }, limit)) {
+                !wire::append_if_fits(
+                    w, [&](wire::writer& out) { write_one(out, item); }, limit)) {
                 break;
             }
             ++written;

@@ -34,6 +34,15 @@
 // declares a member failed no later than t_fail plus one period after the member's heartbeat
 // last grew here, and no sooner than t_fail minus one period.
 //
+// Quiet time is also counted in the periods this node ran (when the node says its period: see
+// payload_context). A member's quiet time is the lesser of the time since its heartbeat last grew
+// here and that many periods run since, times the period. A node whose own loop falls behind (an
+// overloaded thread, a paused process) ran fewer exchanges to hear heartbeats through, and should
+// not blame the members for its silence; on schedule, the two counts agree within the driver's
+// jitter. This is the idea of Lifeguard's local health awareness (Dadgar, Phillips and Currey,
+// "Lifeguard: Local Health Awareness for More Accurate Failure Detection", 2018), which stretches
+// a node's timeouts while it finds itself slow.
+//
 // When the table does not fit the datagram, the node's own entry goes first and the others
 // follow in address order from where the previous section stopped: over consecutive sections
 // the window rotates through the whole table, so that every entry travels once every
@@ -41,18 +50,29 @@
 // entry's wait and costs nothing to choose; in the simulator it kept heartbeats as fresh as a
 // random subset did, while sending the most recently refreshed entries first starved the others.
 // Each entry still travels only k/n times as often, and t_fail must allow for it: with push-pull,
-// fanout 1 and 1400-byte datagrams (k = 62 beside a view of c = 20), the longest any node went
-// without a member's heartbeat growing, over 200 rounds, was 6, 12, 28 and 58 periods for
-// n = 50, 100, 200 and 400. Allow about 10 periods per ceil(n / k).
+// fanout 1 and k = 62 entries a section (measured with fixed-width entries of 21 bytes beside a
+// view of c = 20), the longest any node went without a member's heartbeat growing, over 200
+// rounds, was 6, 12, 28 and 58 periods for n = 50, 100, 200 and 400. Allow about 10 periods per
+// ceil(n / k).
 //
 // Section layout (little-endian, after the node's view section):
-//   u16 n, n x (address, u64 generation, u64 heartbeat, u8 status)   own entry first
-//   (status: 0 alive, 1 left; an address at most once; generation 2^64 - 1 is reserved)
+//   u16 n, n x (address, varint zigzag(generation - previous generation),
+//               flagged varint (zigzag(heartbeat - previous heartbeat), left))   own entry first
+// "Previous" is the entry before in the section (0 before the first); differences are taken
+// modulo 2^64 (wire/varint.hpp has the encodings). An address appears at most once, and
+// generation 2^64 - 1 is reserved.
+//
+// Why differences: generations and heartbeats are large numbers (a clock reading, a count of
+// periods) that differ little between members started about the same time, so an IPv4 entry
+// takes about 9 to 13 bytes instead of the 24 of fixed-width fields, and twice as many fit in a
+// datagram. That is what bounds how soon a joining node hears of everyone, and how
+// stale a heartbeat can get.
 
 #include "../payload/policy.hpp"
 #include "../wire/codec.hpp"
 #include "../wire/message.hpp"
 #include "../wire/reader.hpp"
+#include "../wire/varint.hpp"
 #include "../wire/writer.hpp"
 
 #include <algorithm>
@@ -117,10 +137,13 @@ struct member {
     /// Local time (the node's clock): for an alive or failed member, when its heartbeat last grew
     /// here; for a member that left, when the leave was learned.
     std::chrono::nanoseconds since{0};
+    /// This node's count of periods run, modulo 2^32, at `since`.
+    std::uint32_t since_period = 0;
 
     friend bool operator==(const member&, const member&) = default;
 };
 
+/// A change in what a node believes of a member, handed to the table's event handler.
 template <class Address>
 struct member_event {
     member_event_kind kind = member_event_kind::joined;
@@ -130,6 +153,7 @@ struct member_event {
     friend bool operator==(const member_event&, const member_event&) = default;
 };
 
+/// How a membership table judges and bounds its members; check() names an impossible choice.
 struct membership_options {
     /// A member whose heartbeat has not grown for this long is declared failed. It must exceed
     /// the time a heartbeat takes to reach every node, or live members are suspected: about
@@ -159,8 +183,8 @@ inline constexpr std::chrono::milliseconds max_membership_timeout = std::chrono:
         return "t_cleanup = " + std::to_string(o.t_cleanup.count()) + " ms exceeds the supported maximum of a year";
     }
     if (o.t_cleanup < 2 * o.t_fail) {
-        return "t_cleanup = " + std::to_string(o.t_cleanup.count()) + " ms is less than 2 x t_fail = " +
-               std::to_string(2 * o.t_fail.count()) +
+        return "t_cleanup = " + std::to_string(o.t_cleanup.count()) +
+               " ms is less than 2 x t_fail = " + std::to_string(2 * o.t_fail.count()) +
                " ms; a failed member forgotten sooner could be revived by stale gossip";
     }
     if (o.max_members == 0) {
@@ -174,28 +198,31 @@ inline constexpr std::chrono::milliseconds max_membership_timeout = std::chrono:
 
 /// What a membership table has done.
 struct membership_statistics {
-    std::uint64_t entries_sent = 0;        ///< entries written into sections, the own one included
-    std::uint64_t truncated_writes = 0;    ///< sections that could not hold every gossiped entry
-    std::uint64_t sections_received = 0;   ///< well-formed sections applied
-    std::uint64_t entries_received = 0;    ///< entries in them
-    std::uint64_t updates = 0;             ///< entries newer than what this node knew, applied
-    std::uint64_t stale_ignored = 0;       ///< entries older than what this node knew
-    std::uint64_t dropped_table_full = 0;  ///< entries about unknown members refused for want of room
-    std::uint64_t joined = 0;              ///< events of each kind
+    std::uint64_t entries_sent = 0;       ///< entries written into sections, the own one included
+    std::uint64_t truncated_writes = 0;   ///< sections that could not hold every gossiped entry
+    std::uint64_t sections_received = 0;  ///< well-formed sections applied
+    std::uint64_t entries_received = 0;   ///< entries in them
+    std::uint64_t updates = 0;            ///< entries newer than what this node knew, applied
+    std::uint64_t stale_ignored = 0;      ///< entries older than what this node knew
+    std::uint64_t dropped_table_full = 0; ///< entries about unknown members refused for want of room
+    std::uint64_t joined = 0;             ///< events of each kind
     std::uint64_t failures_detected = 0;
     std::uint64_t left = 0;
     std::uint64_t recovered = 0;
     std::uint64_t restarted = 0;
-    std::uint64_t forgotten = 0;           ///< failed or left members removed after t_cleanup
-    std::uint64_t refuted = 0;             ///< claims about this node answered with a higher generation
+    std::uint64_t forgotten = 0; ///< failed or left members removed after t_cleanup
+    std::uint64_t refuted = 0;   ///< claims about this node answered with a higher generation
 
     friend bool operator==(const membership_statistics&, const membership_statistics&) = default;
 };
 
+// clang-format 14 mangles concepts and requires-clauses: kept as written.
+// clang-format off
 /// The payload: a membership table with gossip-style failure detection. The table is a vector
 /// in address order (hence ordered addresses): 32 bytes a member with a 4-byte address.
 template <class Address>
     requires wire::encodable<Address> && std::totally_ordered<Address>
+// clang-format on
 class membership {
 public:
     using address_type = Address;
@@ -205,8 +232,10 @@ public:
     /// event. It must not call read() or on_period().
     using event_handler = std::function<void(const event_type&)>;
 
-    /// Bytes an entry takes on the wire besides its address.
-    static constexpr std::size_t entry_overhead = 8 + 8 + 1;
+    /// The fewest bytes an entry takes on the wire besides its address (two one-byte varints).
+    static constexpr std::size_t min_entry_overhead = 2;
+    /// The most: a 10-byte varint for each number.
+    static constexpr std::size_t max_entry_overhead = 2 * wire::max_varint_bytes;
 
     membership() : membership(membership_options{}) {}
 
@@ -261,8 +290,9 @@ public:
     /// Other members believed alive.
     [[nodiscard]] std::size_t alive_count() const noexcept
     {
-        return static_cast<std::size_t>(
-            std::count_if(table_.begin(), table_.end(), [](const member_type& m) { return m.status == member_status::alive; }));
+        return static_cast<std::size_t>(std::count_if(table_.begin(), table_.end(), [](const member_type& m) {
+            return m.status == member_status::alive;
+        }));
     }
 
     /// Their addresses, in address order: contacts to (re)join a view with, say.
@@ -292,6 +322,7 @@ public:
     void start(const payload_context<Address>& context)
     {
         self_ = context.self;
+        period_ = std::max(context.period, std::chrono::nanoseconds::zero());
         if (options_.generation) {
             generation_ = std::max(*options_.generation, floor_);
         }
@@ -300,11 +331,13 @@ public:
     /// Beats the heart, and judges every member by the node's clock.
     void on_period(std::chrono::nanoseconds now)
     {
+        ++periods_;
         if (!clock_started_) {
             clock_started_ = true;
             // Whatever was learned before the clock started was learned just now.
             for (auto& m : table_) {
                 m.since = now;
+                m.since_period = periods_;
             }
             if (!generation_) {
                 generation_ = std::max(static_cast<std::uint64_t>(std::max<std::int64_t>(now.count(), 0)), floor_);
@@ -317,7 +350,7 @@ public:
         std::size_t kept = 0;
         for (std::size_t i = 0; i < table_.size(); ++i) {
             auto& m = table_[i];
-            const auto quiet = now - m.since;
+            const auto quiet = quiet_time(m);
             if (m.status == member_status::alive && quiet >= t_fail_) {
                 m.status = member_status::failed;
                 report(member_event_kind::failed, m);
@@ -345,10 +378,13 @@ public:
         w.u16(0);
         std::size_t n = 0;
         bool truncated = false;
+        entry_chain chain;
         if (generation_) {
-            const member_type own{self_, left_ ? member_status::left : member_status::alive, *generation_, heartbeat_,
-                                  now_};
-            if (wire::append_if_fits(w, [&](wire::writer& out) { encode(out, own); })) {
+            const member_type own{self_,        left_ ? member_status::left : member_status::alive,
+                                  *generation_, heartbeat_,
+                                  now_,         periods_};
+            if (wire::append_if_fits(w, [&](wire::writer& out) { chain.write(out, own); })) {
+                chain.advance(own);
                 ++n;
             } else {
                 truncated = true;
@@ -363,10 +399,12 @@ public:
             if (!gossiped(m)) {
                 continue;
             }
-            if (n == max_entries_per_section || !wire::append_if_fits(w, [&](wire::writer& out) { encode(out, m); })) {
+            if (n == max_entries_per_section ||
+                !wire::append_if_fits(w, [&](wire::writer& out) { chain.write(out, m); })) {
                 truncated = true;
                 resume_ = m.address;
             } else {
+                chain.advance(m);
                 ++n;
             }
         }
@@ -382,21 +420,23 @@ public:
     {
         // Parse everything first: a malformed section changes nothing.
         const std::size_t count = r.u16();
-        if (!r.ok() || count * entry_overhead > r.remaining()) {
+        if (!r.ok() || count * min_entry_overhead > r.remaining()) {
             return false;
         }
         incoming_.resize(count);
+        std::uint64_t generation = 0;
+        std::uint64_t heartbeat = 0;
         for (auto& e : incoming_) {
             if (!wire::codec<Address>::read(r, e.address)) {
                 return false;
             }
-            e.generation = r.u64();
-            e.heartbeat = r.u64();
-            const auto status = r.u8();
-            if (!r.ok() || status > 1 || e.generation == std::numeric_limits<std::uint64_t>::max()) {
+            generation += wire::unzigzag(wire::read_varint(r));
+            heartbeat += wire::unzigzag(wire::read_varint_flagged(r, e.left));
+            if (!r.ok() || generation == std::numeric_limits<std::uint64_t>::max()) {
                 return false;
             }
-            e.left = status == 1;
+            e.generation = generation;
+            e.heartbeat = heartbeat;
         }
         if (!r.ok() || r.remaining() != 0) {
             return false;
@@ -404,10 +444,9 @@ public:
         // In address order, to find repeats and to merge new members in one pass; an honest
         // sender lists an address once.
         sort_incoming();
-        const auto repeat = std::adjacent_find(incoming_.begin(), incoming_.end(),
-                                               [](const incoming_entry& a, const incoming_entry& b) {
-                                                   return a.address == b.address;
-                                               });
+        const auto repeat =
+            std::adjacent_find(incoming_.begin(), incoming_.end(),
+                               [](const incoming_entry& a, const incoming_entry& b) { return a.address == b.address; });
         if (repeat != incoming_.end()) {
             return false;
         }
@@ -425,7 +464,8 @@ public:
                 continue;
             }
             // Most often the very next row: one equality settles it.
-            const auto it = from != table_.end() && from->address == e.address ? from : lower_bound_from(from, e.address);
+            const auto it =
+                from != table_.end() && from->address == e.address ? from : lower_bound_from(from, e.address);
             from = it;
             if (it != table_.end() && it->address == e.address) {
                 merge(*it, e);
@@ -456,6 +496,7 @@ private:
     };
 
     static constexpr std::size_t max_entries_per_section = 0xFFFF;
+    static constexpr std::size_t max_kept_events = 16; ///< events' scratch kept between calls
 
     static const membership_options& validated(const membership_options& o)
     {
@@ -542,20 +583,49 @@ private:
         std::rotate(first, first + 1, at);
     }
 
+    void stamp(member_type& m) const noexcept
+    {
+        m.since = now_;
+        m.since_period = periods_;
+    }
+
+    // The time since m.since, or the periods run since, times the period, if fewer.
+    [[nodiscard]] std::chrono::nanoseconds quiet_time(const member_type& m) const noexcept
+    {
+        const auto elapsed = now_ - m.since;
+        if (period_ == std::chrono::nanoseconds::zero()) {
+            return elapsed;
+        }
+        const std::uint32_t ran = periods_ - m.since_period;
+        // Beyond the longest timeout, the count no longer matters (and cannot overflow).
+        const auto cap = t_cleanup_ / period_ + 1;
+        return std::min(elapsed, period_ * std::min<std::int64_t>(ran, cap));
+    }
+
     // Failed members stay home; a leave travels for as long as a heartbeat may take to spread.
     [[nodiscard]] bool gossiped(const member_type& m) const noexcept
     {
         return m.status == member_status::alive || (m.status == member_status::left && now_ - m.since < t_fail_);
     }
 
-    static void encode(wire::writer& w, const member_type& m)
-    {
-        wire::codec<Address>::write(w, m.address);
-        w.u64(m.generation);
-        w.u64(m.heartbeat);
-        w.u8(m.status == member_status::left ? 1 : 0);
-    }
+    // Writes entries as differences from the one written before (see the layout at the top).
+    struct entry_chain {
+        std::uint64_t generation = 0;
+        std::uint64_t heartbeat = 0;
 
+        void write(wire::writer& w, const member_type& m) const
+        {
+            wire::codec<Address>::write(w, m.address);
+            wire::write_varint(w, wire::zigzag(m.generation - generation));
+            wire::write_varint_flagged(w, wire::zigzag(m.heartbeat - heartbeat), m.status == member_status::left);
+        }
+        // Only once the entry is kept: one that did not fit must not shift the next one's base.
+        void advance(const member_type& m) noexcept
+        {
+            generation = m.generation;
+            heartbeat = m.heartbeat;
+        }
+    };
 
     // Someone speaks of this node. A version above its own comes from an earlier life (or a
     // forgery): move past it, so that this incarnation supersedes it everywhere.
@@ -580,8 +650,8 @@ private:
     void merge(member_type& m, const incoming_entry& e)
     {
         const auto order = version(e) <=> version(m);
-        if (order <= 0) {
-            stats_.stale_ignored += order < 0 ? 1 : 0;
+        if (std::is_lteq(order)) {
+            stats_.stale_ignored += std::is_lt(order) ? 1 : 0;
             return;
         }
         ++stats_.updates;
@@ -591,7 +661,7 @@ private:
         m.heartbeat = e.heartbeat;
         if (e.left) {
             if (before != member_status::left || before_generation != e.generation) {
-                m.since = now_;
+                stamp(m);
             }
             m.status = member_status::left;
             if (before != member_status::left) {
@@ -600,7 +670,7 @@ private:
             return;
         }
         m.status = member_status::alive;
-        m.since = now_;
+        stamp(m);
         if (before == member_status::failed) {
             report(member_event_kind::recovered, m);
         } else if (before == member_status::left) {
@@ -632,8 +702,9 @@ private:
             while (i > 0 && e.address < table_[i - 1].address) {
                 table_[--k] = std::move(table_[--i]);
             }
-            table_[--k] = member_type{e.address, e.left ? member_status::left : member_status::alive, e.generation,
-                                      e.heartbeat, now_};
+            table_[--k] = member_type{e.address,    e.left ? member_status::left : member_status::alive,
+                                      e.generation, e.heartbeat,
+                                      now_,         periods_};
         }
     }
 
@@ -659,6 +730,10 @@ private:
             }
         }
         events_.clear();
+        // A burst (joining a cluster: an event per member) is rare; steady state has few events.
+        if (events_.capacity() > max_kept_events) {
+            events_.shrink_to_fit();
+        }
     }
 
     membership_options options_;
@@ -671,9 +746,11 @@ private:
     std::uint64_t heartbeat_ = 0;
     bool left_ = false;
     bool clock_started_ = false;
-    std::chrono::nanoseconds now_{0}; ///< the node's clock at the latest period
-    std::vector<member_type> table_;  // in address order
-    std::optional<Address> resume_;   ///< where the next section's window starts
+    std::chrono::nanoseconds now_{0};    ///< the node's clock at the latest period
+    std::chrono::nanoseconds period_{0}; ///< the node's period; zero: quiet time is the clock's alone
+    std::uint32_t periods_ = 0;          ///< periods run, modulo 2^32
+    std::vector<member_type> table_;     // in address order
+    std::optional<Address> resume_;      ///< where the next section's window starts
     membership_statistics stats_;
     // Scratch, kept between calls so that steady-state gossip allocates nothing.
     std::vector<incoming_entry> incoming_;

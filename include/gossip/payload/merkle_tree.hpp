@@ -163,6 +163,8 @@ enum class merkle_probe_kind : std::uint8_t {
     list,   ///< all the items under the node
 };
 
+/// One question a requester sends about a node of the peer's tree; answer() replies to it
+/// without keeping state.
 struct merkle_probe {
     merkle_node_id node;
     merkle_probe_kind kind = merkle_probe_kind::expand;
@@ -315,7 +317,8 @@ public:
 
     /// Writes the summaries of the node's non-empty children to `out`, in nibble order, and
     /// returns how many. Writes none for an invalid id or a node at the deepest level.
-    std::size_t children(const merkle_node_id& node, std::span<merkle_summary, merkle_fanout> out) const noexcept
+    [[nodiscard]] std::size_t children(const merkle_node_id& node,
+                                       std::span<merkle_summary, merkle_fanout> out) const noexcept
     {
         if (!node.valid() || node.depth >= merkle_max_depth) {
             return 0;

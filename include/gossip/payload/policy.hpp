@@ -10,6 +10,8 @@
 
 namespace gossip {
 
+// clang-format 14 mangles concepts and requires-clauses: kept as written.
+// clang-format off
 /// Payload: the application state that rides on every exchange.
 ///
 /// Requires
@@ -30,34 +32,46 @@ concept payload_policy = std::movable<P> && requires(P& p, wire::writer& w, wire
     p.write(w, kind);
     { p.read(r, kind) } -> std::same_as<bool>;
 };
+// clang-format on
 
-/// What a node tells its payload at construction: its own address, and a seed for the payload's
-/// own random choices, derived from the node's seed so that a run still replays exactly.
+/// What a node tells its payload at construction: its own address, a seed for the payload's own
+/// random choices (derived from the node's seed, so that a run still replays exactly), and the
+/// period on_period() is meant to be called at.
 template <class Address>
 struct payload_context {
     Address self{};
     std::uint64_t seed = 0;
+    /// config::period; zero when unknown. A driver that falls behind calls on_period() less often.
+    std::chrono::nanoseconds period{0};
 };
 
+// clang-format off
 /// A payload that wants to know its node's address and a seed.
 template <class P, class Address>
 concept payload_with_start = requires(P& p, const payload_context<Address>& context) { p.start(context); };
+// clang-format on
 
+// clang-format off
 /// A payload with work to do every period (aging rumors, beating a heart, checking timeouts).
 /// `now` is the node's clock: the transport's when it has one, std::chrono::steady_clock's
 /// otherwise.
 template <class P>
 concept payload_with_period = requires(P& p, std::chrono::nanoseconds now) { p.on_period(now); };
+// clang-format on
 
+// clang-format off
 /// A payload that can ask for an answer to what it has just read.
 template <class P>
 concept payload_with_replies = requires(const P& p) {
     { p.wants_reply() } -> std::same_as<bool>;
 };
+// clang-format on
 
+// clang-format off
 /// A payload that can announce that its node leaves the cluster (membership can); run_loop
 /// calls leave() at shutdown and sends a last few periods.
 template <class P>
 concept payload_with_leave = requires(P& p) { p.leave(); };
+// clang-format on
 
 } // namespace gossip

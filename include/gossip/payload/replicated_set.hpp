@@ -15,8 +15,14 @@
 
 namespace gossip::payload {
 
+// clang-format 14 mangles concepts and requires-clauses: kept as written.
+// clang-format off
+/// A set of T that anti_entropy keeps in sync across nodes, for when membership itself is the
+/// data (tags, subscriptions, known keys). Concurrent insert and erase of one element: the later
+/// write wins.
 template <class T>
     requires wire::encodable<T>
+// clang-format on
 class replicated_set {
 public:
     using value_type = T;

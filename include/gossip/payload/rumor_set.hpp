@@ -24,9 +24,9 @@
 //   u16 n, n x (u64 id, u16 age, value)          rumors, newest first
 //   u16 n, n x u64 id                            digest of the ids the sender knows, newest first
 
-#include "../random.hpp"
 #include "../detail/id_memory.hpp"
 #include "../payload/policy.hpp"
+#include "../random.hpp"
 #include "../wire/codec.hpp"
 #include "../wire/message.hpp"
 #include "../wire/reader.hpp"
@@ -48,6 +48,8 @@
 
 namespace gossip::payload {
 
+/// Names a rumor across the cluster: a hash of the originating node's seed and a sequence
+/// number, so nodes draw ids without coordination and collide only with negligible probability.
 using rumor_id = std::uint64_t;
 
 /// Which way rumors travel in an exchange.
@@ -66,16 +68,18 @@ enum class stop : std::uint8_t {
     rounds,  ///< after M periods (rumor_options::rounds)
 };
 
+/// The strategy of a rumor_set (which way rumors travel, when a node loses interest) and the
+/// bounds on its memory and messages. Checked by check() and by the constructor.
 struct rumor_options {
-    spread mode = spread::push_pull;
-    interest loss = interest::feedback;
-    stop rule = stop::counter;
-    std::uint32_t k = 2;           ///< counter threshold, or 1/k the coin's probability
-    std::uint32_t rounds = 10;     ///< M, for stop::rounds
-    std::uint32_t max_age = 64;    ///< periods a rumor may travel; older copies are refused
-    std::size_t memory = 4096;     ///< ids remembered at most, for duplicate suppression
-    std::size_t max_infective = 256; ///< rumors spread at once; the newest win
-    std::size_t max_digest = 64;   ///< ids at most in a pull request's digest
+    spread mode = spread::push_pull;    ///< which way rumors travel
+    interest loss = interest::feedback; ///< which contacts count towards losing interest
+    stop rule = stop::counter;          ///< when a node stops spreading a rumor
+    std::uint32_t k = 2;                ///< counter threshold, or 1/k the coin's probability
+    std::uint32_t rounds = 10;          ///< M, for stop::rounds
+    std::uint32_t max_age = 64;         ///< periods a rumor may travel; older copies are refused
+    std::size_t memory = 4096;          ///< ids remembered at most, for duplicate suppression
+    std::size_t max_infective = 256;    ///< rumors spread at once; the newest win
+    std::size_t max_digest = 64;        ///< ids at most in a pull request's digest
 };
 
 /// Why options are impossible, or nothing.
@@ -126,20 +130,23 @@ template <random_source R>
 
 /// What a rumor_set has done; the simulator's dissemination figures come from these.
 struct rumor_statistics {
-    std::uint64_t broadcast = 0;          ///< rumors started here
-    std::uint64_t delivered = 0;          ///< rumors learned from peers, each exactly once
-    std::uint64_t duplicates = 0;         ///< copies received of rumors already known
-    std::uint64_t refused_too_old = 0;    ///< copies older than this node could recognise
-    std::uint64_t rumors_sent = 0;        ///< rumor copies written into messages
-    std::uint64_t update_messages = 0;    ///< messages sent carrying at least one rumor
-    std::uint64_t removed = 0;            ///< infective -> removed transitions
+    std::uint64_t broadcast = 0;       ///< rumors started here
+    std::uint64_t delivered = 0;       ///< rumors learned from peers, each exactly once
+    std::uint64_t duplicates = 0;      ///< copies received of rumors already known
+    std::uint64_t refused_too_old = 0; ///< copies older than this node could recognise
+    std::uint64_t rumors_sent = 0;     ///< rumor copies written into messages
+    std::uint64_t update_messages = 0; ///< messages sent carrying at least one rumor
+    std::uint64_t removed = 0;         ///< infective -> removed transitions
 
     friend bool operator==(const rumor_statistics&, const rumor_statistics&) = default;
 };
 
+// clang-format 14 mangles concepts and requires-clauses: kept as written.
+// clang-format off
 /// The payload: a set of rumors of type T (any type with a wire::codec).
 template <class T>
     requires wire::encodable<T>
+// clang-format on
 class rumor_set {
 public:
     using value_type = T;
@@ -292,11 +299,13 @@ public:
         });
     }
 
+    // clang-format off
     /// read(), with each newly learned rumor handed to `deliver(id, value)` instead of the
     /// delivery handler: for a payload that embeds a rumor_set and must not hand it a pointer to
     /// itself, which a move would leave dangling.
     template <class Deliver>
         requires std::invocable<Deliver&, rumor_id, const T&>
+    // clang-format on
     [[nodiscard]] bool read(wire::reader& r, wire::message_kind kind, Deliver&& deliver)
     {
         const bool request = kind == wire::message_kind::request;
@@ -410,8 +419,8 @@ private:
         std::int64_t born = 0;    ///< in this node's periods (its arrival period minus its age)
         std::int64_t learned = 0; ///< the period this node learned it
         std::uint32_t counter = 0;
-        bool contact = false;     ///< scratch: part of the contact being applied
-        bool necessary = false;   ///< scratch: the partner did not know it
+        bool contact = false;   ///< scratch: part of the contact being applied
+        bool necessary = false; ///< scratch: the partner did not know it
         T value{};
     };
 

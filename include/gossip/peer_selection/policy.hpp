@@ -8,6 +8,8 @@
 
 namespace gossip {
 
+// clang-format 14 mangles concepts and requires-clauses: kept as written.
+// clang-format off
 /// PeerSelection: chooses whom the active side contacts this period.
 ///
 /// Requires `p.select(view, chosen, rng) -> std::size_t`, which writes at most chosen.size()
@@ -20,5 +22,6 @@ concept peer_selection_policy =
                                 Random& rng) {
         { p.select(view, chosen, rng) } -> std::same_as<std::size_t>;
     };
+// clang-format on
 
 } // namespace gossip

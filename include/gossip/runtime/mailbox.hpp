@@ -15,6 +15,8 @@
 
 namespace gossip {
 
+/// A bounded, thread-safe queue from the loop thread to the application's threads, for
+/// delivering events without letting a slow reader stall the node or grow its memory.
 template <class T>
 class mailbox {
 public:

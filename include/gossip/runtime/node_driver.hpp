@@ -30,6 +30,8 @@
 
 namespace gossip {
 
+// clang-format 14 mangles concepts and requires-clauses: kept as written.
+// clang-format off
 /// A transport a loop can wait on: a descriptor that turns readable, a receive() that hands
 /// waiting datagrams to a callback without blocking, and a flush() for queued sends.
 /// transport::udp is one.
@@ -39,7 +41,9 @@ concept pollable_transport = requires(T& t, const T& ct) {
     { t.receive([](const typename T::address_type&, std::span<const std::byte>) {}) } -> std::convertible_to<std::size_t>;
     t.flush();
 };
+// clang-format on
 
+/// How a node_driver paces a node's periods and bounds the work of one wake-up.
 struct driver_options {
     /// Each period lasts the node's period times a factor drawn uniformly from
     /// [1 - jitter, 1 + jitter]; in [0, 0.5].
@@ -53,8 +57,13 @@ struct driver_options {
     std::uint64_t seed = 0;
 };
 
+// clang-format off
+/// Runs a node on the real clock from an event loop the application already has: watch fd(),
+/// call on_readable() when it turns readable and on_deadline() at next_deadline(). Use run_loop
+/// instead for a node on a thread of its own.
 template <class Node>
     requires pollable_transport<typename Node::transport_type>
+// clang-format on
 class node_driver {
 public:
     using clock = std::chrono::steady_clock;
@@ -99,7 +108,8 @@ public:
         node_->tick();
         node_->transport().flush();
         const auto period = std::chrono::duration_cast<clock::duration>(node_->configuration().period);
-        next_ += std::chrono::duration_cast<clock::duration>(period * (1.0 + options_.jitter * (2.0 * uniform01() - 1.0)));
+        next_ +=
+            std::chrono::duration_cast<clock::duration>(period * (1.0 + options_.jitter * (2.0 * uniform01() - 1.0)));
         if (next_ <= now) {
             // Fell behind (a stopped process, a loaded machine): skip rather than burst.
             next_ = now + period / 2 + std::chrono::duration_cast<clock::duration>(period * uniform01() / 2);

@@ -32,6 +32,7 @@
 
 namespace gossip {
 
+/// How a run_loop paces its node, and how it says goodbye at shutdown.
 struct run_options {
     driver_options driver{};
     /// Periods run back to back at shutdown after the payload is told to leave() (when it can),
@@ -39,17 +40,19 @@ struct run_options {
     std::size_t leave_announcements = 2;
 };
 
+// clang-format 14 mangles concepts and requires-clauses: kept as written.
+// clang-format off
+/// Runs one node on a thread of its own (see the header comment): the simplest way to put a
+/// node on a real network. Other threads talk to it through post() and stop().
 template <class Node>
     requires pollable_transport<typename Node::transport_type>
+// clang-format on
 class run_loop {
 public:
     using clock = std::chrono::steady_clock;
 
     /// The node must outlive the loop.
-    explicit run_loop(Node& node, const run_options& options = {})
-        : driver_(node, options.driver), options_(options)
-    {
-    }
+    explicit run_loop(Node& node, const run_options& options = {}) : driver_(node, options.driver), options_(options) {}
     run_loop(const run_loop&) = delete;
     run_loop& operator=(const run_loop&) = delete;
 

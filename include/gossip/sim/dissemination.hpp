@@ -23,23 +23,25 @@
 
 namespace gossip::sim {
 
+/// The figures of one dissemination (see the header comment), as Demers et al. report them.
 struct dissemination_result {
     std::size_t live_nodes = 0;
-    std::size_t reached = 0;       ///< live nodes that got the update, the origin included
-    double residue = 0;
-    double traffic = 0;
-    double t_avg = 0;
-    std::size_t t_last = 0;
-    std::size_t rounds = 0;        ///< until no node was infective, or the limit
-    bool quiescent = false;        ///< false when the round limit stopped it
-    std::uint64_t messages = 0;    ///< datagrams sent, of every kind
+    std::size_t reached = 0;    ///< live nodes that got the update, the origin included
+    double residue = 0;         ///< fraction of the live nodes never reached
+    double traffic = 0;         ///< update messages sent per live node
+    double t_avg = 0;           ///< mean round at which the reached nodes got it
+    std::size_t t_last = 0;     ///< round at which the last reached node got it
+    std::size_t rounds = 0;     ///< until no node was infective, or the limit
+    bool quiescent = false;     ///< false when the round limit stopped it
+    std::uint64_t messages = 0; ///< datagrams sent, of every kind
     std::uint64_t bytes = 0;
     /// reached_by_round[r]: fraction of the live nodes reached after round r (index 0: start).
     std::vector<double> reached_by_round;
 };
 
+/// Bounds on one dissemination run.
 struct dissemination_options {
-    std::size_t max_rounds = 10000;
+    std::size_t max_rounds = 10000; ///< stop here even if some node still spreads the update
 };
 
 /// Starts one update at `origin` and runs rounds until no live node is infective. The nodes'
@@ -178,8 +180,8 @@ struct dissemination_summary {
     s.reached_by_round.assign(longest, 0.0);
     for (const auto& r : results) {
         for (std::size_t k = 0; k < longest; ++k) {
-            s.reached_by_round[k] += r.reached_by_round.empty() ? 0.0
-                                     : r.reached_by_round[std::min(k, r.reached_by_round.size() - 1)];
+            s.reached_by_round[k] +=
+                r.reached_by_round.empty() ? 0.0 : r.reached_by_round[std::min(k, r.reached_by_round.size() - 1)];
         }
     }
     for (auto& f : s.reached_by_round) {

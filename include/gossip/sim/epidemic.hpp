@@ -62,11 +62,13 @@ enum class round_order : std::uint8_t {
     synchronous, ///< as Demers et al.: infected in round r, spreading from round r + 1
 };
 
+/// The rumor-mongering strategy to model and the channel it runs over. Checked by check() and
+/// by the constructor.
 struct epidemic_options {
     /// mode, loss (interest), rule, k, rounds (M) and max_age apply; the memory bounds do not.
     payload::rumor_options rumor{};
-    std::size_t fanout = 1;          ///< peers contacted per node per round (at most n - 1 are)
-    double message_loss = 0.0;       ///< probability that a message (request or answer) is lost
+    std::size_t fanout = 1;    ///< peers contacted per node per round (at most n - 1 are)
+    double message_loss = 0.0; ///< probability that a message (request or answer) is lost
     round_order order = round_order::sequential;
 };
 
@@ -209,11 +211,11 @@ private:
     // What one exchange carried, between its three steps.
     struct exchange {
         std::uint32_t partner = 0;
-        bool pushed = false;        ///< the request carried the rumor
-        bool asker_knew = false;    ///< the request's digest held it
-        bool delivered = false;     ///< the request arrived
+        bool pushed = false;     ///< the request carried the rumor
+        bool asker_knew = false; ///< the request's digest held it
+        bool delivered = false;  ///< the request arrived
         bool partner_knew = false;
-        bool answered = false;      ///< the answer carried the rumor
+        bool answered = false; ///< the answer carried the rumor
         bool answer_delivered = false;
     };
 
@@ -265,8 +267,8 @@ private:
         if (options_.rumor.rule == payload::stop::rounds) {
             // The first round whose turn finds it over: learned in period p, it spreads in p + 1 ... p + M.
             const std::uint64_t period = sequential() && !ticked && round_ > 0 ? round_ - 1 : round_;
-            counter_[i] = static_cast<std::uint32_t>(
-                std::min<std::uint64_t>(period + options_.rumor.rounds + 1, 0xFFFFFFFFU));
+            counter_[i] =
+                static_cast<std::uint32_t>(std::min<std::uint64_t>(period + options_.rumor.rounds + 1, 0xFFFFFFFFU));
         } else {
             counter_[i] = 0;
         }

@@ -16,25 +16,29 @@
 
 namespace gossip::sim {
 
+/// The figures Jelasity et al. compare overlays by (see the header comment), computed by
+/// measure() over the live nodes.
 struct overlay_metrics {
     std::size_t live_nodes = 0;
-    double in_degree_mean = 0;          ///< over live nodes, counting links from live nodes
+    double in_degree_mean = 0; ///< over live nodes, counting links from live nodes
     double in_degree_stddev = 0;
     std::size_t in_degree_max = 0;
-    double clustering_coefficient = 0;  ///< mean local clustering of the undirected graph
-    double average_path_length = 0;     ///< mean hop distance between connected live pairs
-    std::size_t components = 0;         ///< weakly connected components among live nodes
+    double clustering_coefficient = 0; ///< mean local clustering of the undirected graph
+    double average_path_length = 0;    ///< mean hop distance between connected live pairs
+    std::size_t components = 0;        ///< weakly connected components among live nodes
     std::size_t largest_component = 0;
-    std::size_t dead_links = 0;         ///< view entries of live nodes that point at dead nodes
+    std::size_t dead_links = 0; ///< view entries of live nodes that point at dead nodes
 
     friend bool operator==(const overlay_metrics&, const overlay_metrics&) = default;
 };
 
+/// How much of the graph the costly figures sample: exact figures are quadratic in the nodes.
 struct metrics_options {
     /// Nodes whose clustering is averaged; 0 means all.
     std::size_t clustering_samples = 1000;
     /// Breadth-first searches whose distances are averaged; 0 means one from every node.
     std::size_t path_length_samples = 32;
+    /// Picks the samples; a fixed seed gives the same figures for the same overlay.
     std::uint64_t seed = 7;
 };
 

@@ -13,10 +13,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <concepts>
-#include <functional>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -39,6 +40,8 @@ struct growing {
     std::size_t joins_per_round = 0;
 };
 
+// clang-format 14 mangles concepts and requires-clauses: kept as written.
+// clang-format off
 /// A node type the simulator can drive: a gossip_node over the in-memory transport.
 template <class Node>
 concept simulated_node =
@@ -51,7 +54,10 @@ concept simulated_node =
         node.join(contacts);
         cnode.view().descriptors();
     };
+// clang-format on
 
+/// N nodes over one in_memory_network in synchronous rounds (see the header comment): for
+/// studying a protocol at scale, with failures, reproducibly from a seed.
 template <simulated_node Node>
 class simulator {
 public:
@@ -66,10 +72,12 @@ public:
     {
     }
 
+    // clang-format off
     /// As above, with each node's payload made by make_payload(i): a rumor_set with the options
     /// under study, say, or one that reports deliveries to the experiment.
     template <class PayloadFactory>
         requires std::invocable<PayloadFactory&, std::size_t>
+    // clang-format on
     simulator(std::size_t nodes, const config& cfg, std::uint64_t seed, const transport::network_options& net,
               PayloadFactory make_payload)
         : simulator(nodes, cfg, seed, net,
@@ -200,7 +208,8 @@ public:
     void set_delay_in_rounds(std::size_t rounds, std::size_t jitter_rounds = 0)
     {
         const auto period = std::chrono::duration_cast<std::chrono::nanoseconds>(config_.period);
-        network_->set_delay(period * static_cast<std::int64_t>(rounds), period * static_cast<std::int64_t>(jitter_rounds));
+        network_->set_delay(period * static_cast<std::int64_t>(rounds),
+                            period * static_cast<std::int64_t>(jitter_rounds));
     }
 
     // --- failures ---------------------------------------------------------------------------
@@ -218,7 +227,7 @@ public:
                 live.push_back(static_cast<std::uint32_t>(i));
             }
         }
-        const auto k = static_cast<std::size_t>(fraction * static_cast<double>(live.size()) + 0.5);
+        const auto k = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(live.size())));
         partial_shuffle(std::span(live), k, rng_);
         for (std::size_t j = 0; j < k; ++j) {
             crash(live[j]);

@@ -9,6 +9,8 @@
 
 namespace gossip {
 
+// clang-format 14 mangles concepts and requires-clauses: kept as written.
+// clang-format off
 /// Transport: moves datagrams between addresses and knows nothing about gossip.
 ///
 /// Requires
@@ -34,17 +36,21 @@ concept transport_policy = std::movable<T> && requires(T& t, const T& ct, const 
     { ct.local_address() } -> std::convertible_to<typename T::address_type>;
     { t.send(to, bytes) } -> std::same_as<bool>;
 };
+// clang-format on
 
+// clang-format off
 /// Whether a transport offers the optional expect_send() hint.
 template <class T>
 concept transport_with_send_hint = transport_policy<T> && requires(T& t, const typename T::address_type& to) {
     t.expect_send(to);
 };
+// clang-format on
 
 } // namespace gossip
 
 namespace gossip {
 
+// clang-format off
 /// Whether a transport keeps time of its own: `t.now()`, a std::chrono::nanoseconds since an
 /// origin of the transport's choosing. A simulated network keeps simulated time, so that a
 /// timeout of three periods is three rounds whatever the host does; a transport without a clock
@@ -53,5 +59,6 @@ template <class T>
 concept transport_with_clock = transport_policy<T> && requires(const T& t) {
     { t.now() } -> std::convertible_to<std::chrono::nanoseconds>;
 };
+// clang-format on
 
 } // namespace gossip

@@ -56,14 +56,14 @@ struct udp_options {
 struct udp_statistics {
     std::uint64_t datagrams_received = 0;
     std::uint64_t bytes_received = 0;
-    std::uint64_t dropped_oversized = 0;   ///< longer than max_datagram_bytes
-    std::uint64_t dropped_bad_source = 0;  ///< from an address family we do not speak
-    std::uint64_t receive_errors = 0;      ///< errors other than "nothing to read"
-    std::uint64_t datagrams_sent = 0;      ///< accepted by the kernel
+    std::uint64_t dropped_oversized = 0;  ///< longer than max_datagram_bytes
+    std::uint64_t dropped_bad_source = 0; ///< from an address family we do not speak
+    std::uint64_t receive_errors = 0;     ///< errors other than "nothing to read"
+    std::uint64_t datagrams_sent = 0;     ///< accepted by the kernel
     std::uint64_t bytes_sent = 0;
-    std::uint64_t send_errors = 0;         ///< refused by the kernel (full buffer, unreachable, ...)
-    std::uint64_t refused = 0;             ///< refused before the kernel: wrong family, too long
-    std::uint64_t receive_calls = 0;       ///< system calls that returned datagrams
+    std::uint64_t send_errors = 0;   ///< refused by the kernel (full buffer, unreachable, ...)
+    std::uint64_t refused = 0;       ///< refused before the kernel: wrong family, too long
+    std::uint64_t receive_calls = 0; ///< system calls that returned datagrams
     std::uint64_t send_calls = 0;
 
     friend bool operator==(const udp_statistics&, const udp_statistics&) = default;
@@ -367,15 +367,15 @@ private:
     static udp_options checked(const udp_options& o)
     {
         if (o.batch == 0 || o.batch > 1024) {
-            throw std::invalid_argument("udp_options::batch = " + std::to_string(o.batch) +
-                                        " is outside [1, 1024]");
+            throw std::invalid_argument("udp_options::batch = " + std::to_string(o.batch) + " is outside [1, 1024]");
         }
         if (o.max_datagram_bytes == 0 || o.max_datagram_bytes > max_udp_payload) {
             throw std::invalid_argument("udp_options::max_datagram_bytes = " + std::to_string(o.max_datagram_bytes) +
                                         " is outside [1, 65507]");
         }
         if (o.receive_buffer_bytes < 0 || o.send_buffer_bytes < 0) {
-            throw std::invalid_argument("udp_options: socket buffer sizes must be 0 (the system's default) or positive");
+            throw std::invalid_argument(
+                "udp_options: socket buffer sizes must be 0 (the system's default) or positive");
         }
         return o;
     }
@@ -390,7 +390,7 @@ private:
     // errno comes first, taken before anything (to_string() included) can change it.
     static std::system_error error(int code, const std::string& what, const udp_address& about)
     {
-        return std::system_error(code, std::generic_category(), what + about.to_string());
+        return {code, std::generic_category(), what + about.to_string()};
     }
 
     udp_options options_;

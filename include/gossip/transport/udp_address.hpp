@@ -295,6 +295,22 @@ public:
         return a.scope_ <=> b.scope_;
     }
 
+    /// A quick 64-bit mix of the address, for the library's short-lived tables over addresses
+    /// (the index of a view merge, the check of a received sample), which take the top bits
+    /// after a multiply of their own. One multiply, where std::hash's FNV-1a chains one per byte.
+    /// The bytes and the port only: equal addresses still hash alike, and (on a little-endian
+    /// machine) an IPv4 address and port land in disjoint bits before the multiply, so that no two
+    /// of them collide. Found by
+    /// argument-dependent lookup (see detail::address_hash). It is not std::hash, whose values
+    /// stay as they were, as node_driver derives seeds from those. Not a defence against chosen
+    /// collisions: those tables are bounded by a view and a datagram.
+    [[nodiscard]] [[gnu::always_inline]] friend constexpr std::uint64_t index_hash(const udp_address& a) noexcept
+    {
+        const auto x = native_words(a.bytes_);
+        const std::uint64_t h = (x[0] ^ std::uint64_t{a.port_} << 32U ^ std::rotl(x[1], 16)) * 0xbf58476d1ce4e5b9ULL;
+        return h ^ (h >> 32U);
+    }
+
 private:
     // The codec reads straight into the members. Building a temporary and copying it made the
     // processor wait for its own narrow stores (a failed store-to-load forwarding) on every
@@ -310,7 +326,8 @@ private:
 
     // Bytes at..at+7 as one number, the first the most significant: compilers make it one load
     // and a byte swap.
-    [[gnu::always_inline]] static constexpr std::uint64_t word(const std::array<std::uint8_t, 16>& b, std::size_t at) noexcept
+    [[gnu::always_inline]] static constexpr std::uint64_t word(const std::array<std::uint8_t, 16>& b,
+                                                               std::size_t at) noexcept
     {
         return std::uint64_t{b[at]} << 56U | std::uint64_t{b[at + 1]} << 48U | std::uint64_t{b[at + 2]} << 40U |
                std::uint64_t{b[at + 3]} << 32U | std::uint64_t{b[at + 4]} << 24U | std::uint64_t{b[at + 5]} << 16U |
@@ -338,11 +355,14 @@ private:
         return 0;
     }
 
-    // The order of the members is the order of comparison: family first, so that IPv4
-    // addresses sort before IPv6 ones and each family sorts by its bytes.
-    family family_ = family::v4;
+    // The bytes first, at offset 0: the comparisons and index_hash load them as two 8-byte
+    // words, and at offset 0 both words lie within the first 16 bytes of a copied address or
+    // table row, which the processor then forwards from its pending stores. (At offset 1, after
+    // the family, the second word straddled two stores of every copy and waited for them to be
+    // written out.) The order of comparison is operator<=>'s, not this one.
     std::array<std::uint8_t, 16> bytes_{};
     std::uint16_t port_ = 0;
+    family family_ = family::v4;
     std::uint32_t scope_ = 0;
 };
 
@@ -350,21 +370,26 @@ private:
 
 template <>
 struct std::hash<gossip::transport::udp_address> {
+    /// FNV-1a over the family, the address bytes (4 or 16) and the port, low byte first. These
+    /// values are kept as they are (node_driver seeds from them); the library's own tables use
+    /// index_hash instead. Written out per family so that each is one unrolled chain.
     std::size_t operator()(const gossip::transport::udp_address& a) const noexcept
     {
-        // FNV-1a over what makes the address: cheap, and good enough for a table's buckets.
+        constexpr std::uint64_t prime = 0x100000001b3ULL;
         std::uint64_t h = 0xcbf29ce484222325ULL;
-        const auto mix = [&](std::uint64_t byte) {
-            h ^= byte;
-            h *= 0x100000001b3ULL;
-        };
-        mix(static_cast<std::uint8_t>(a.ip_family()));
-        const std::size_t n = a.is_v4() ? 4 : 16;
-        for (std::size_t i = 0; i < n; ++i) {
-            mix(a.bytes()[i]);
+        h = (h ^ static_cast<std::uint8_t>(a.ip_family())) * prime;
+        const auto& b = a.bytes();
+        if (a.is_v4()) {
+            for (std::size_t i = 0; i < 4; ++i) {
+                h = (h ^ b[i]) * prime;
+            }
+        } else {
+            for (std::size_t i = 0; i < 16; ++i) {
+                h = (h ^ b[i]) * prime;
+            }
         }
-        mix(a.port() & 0xFFU);
-        mix(a.port() >> 8U);
+        h = (h ^ (a.port() & 0xFFU)) * prime;
+        h = (h ^ (a.port() >> 8U)) * prime;
         return static_cast<std::size_t>(h);
     }
 };
@@ -375,35 +400,103 @@ namespace gossip::wire {
 template <>
 struct codec<transport::udp_address> {
     static constexpr std::size_t max_size = 1 + 16 + 2;
-    static void write(writer& w, const transport::udp_address& a) noexcept
+    /// Forced inline, as read: a membership section writes one address per entry.
+    [[gnu::always_inline]] static void write(writer& w, const transport::udp_address& a) noexcept
     {
+        // With room for the whole address, its bytes go in with fixed-size copies (a call to
+        // memcpy for 4 or 16 bytes cost as much as the rest of an entry).
+        const auto out = w.unused();
+        if (a.is_v4() && out.size() >= 7) {
+            out[0] = std::byte{4};
+            std::memcpy(out.data() + 1, a.bytes_.data(), 4);
+            put_port(out.data() + 5, a.port_);
+            w.advance(7);
+            return;
+        }
+        if (a.is_v6() && out.size() >= 19) {
+            out[0] = std::byte{6};
+            std::memcpy(out.data() + 1, a.bytes_.data(), 16);
+            put_port(out.data() + 17, a.port_);
+            w.advance(19);
+            return;
+        }
+        // Too little room: field by field, which fails the writer as it always did.
         w.u8(static_cast<std::uint8_t>(a.ip_family()));
         const auto ip = std::as_bytes(std::span(a.bytes()));
         w.bytes(a.is_v4() ? ip.first(4) : ip);
         w.u16(a.port());
     }
-    static bool read(reader& r, transport::udp_address& a) noexcept
+    /// Forced inline: a view sample and a membership section read one address per entry, and
+    /// inlined, the reader's position stays in a register.
+    [[gnu::always_inline]] static bool read(reader& r, transport::udp_address& a) noexcept
     {
+        // The common case in one bounds check: a whole IPv4 address (7 bytes) or IPv6 one (19).
+        const auto in = r.rest();
+        if (!in.empty()) {
+            const auto family = static_cast<std::uint8_t>(in[0]);
+            if (family == 4 && in.size() >= 7) {
+                set(a, transport::udp_address::family::v4, v4_word(in.data() + 1), 0, in.data() + 5);
+                r.skip(7);
+                return true;
+            }
+            if (family == 6 && in.size() >= 19) {
+                set(a, transport::udp_address::family::v6, load_word(in.data() + 1), load_word(in.data() + 9),
+                    in.data() + 17);
+                r.skip(19);
+                return true;
+            }
+        }
+        // Anything else fails, as field-by-field reading fails it: a bad family leaves the reader
+        // ok (the address is bad), a short one fails the reader (truncated).
         const auto family = r.u8();
         if (!r.ok() || (family != 4 && family != 6)) {
             return false;
         }
-        const auto ip = r.bytes(family == 4 ? 4 : 16);
-        const auto port = r.u16();
-        if (!r.ok()) {
-            return false;
-        }
-        a.bytes_ = {};
-        if (family == 4) {
-            a.family_ = transport::udp_address::family::v4;
-            std::memcpy(a.bytes_.data(), ip.data(), 4);
-        } else {
-            a.family_ = transport::udp_address::family::v6;
-            std::memcpy(a.bytes_.data(), ip.data(), 16);
-        }
-        a.port_ = port;
+        (void)r.bytes(family == 4 ? 4 : 16);
+        (void)r.u16();
+        return false;
+    }
+
+private:
+    // The 16 address bytes go in as two 8-byte stores, which later 8-byte loads of them (the
+    // comparisons, index_hash) take straight from the store buffer. Narrower or wider stores
+    // than those loads make the processor wait until the stores are written out.
+    static void set(transport::udp_address& a, transport::udp_address::family f, std::uint64_t first,
+                    std::uint64_t second, const std::byte* port) noexcept
+    {
+        a.family_ = f;
+        std::memcpy(a.bytes_.data(), &first, 8);
+        std::memcpy(a.bytes_.data() + 8, &second, 8);
+        a.port_ = static_cast<std::uint16_t>(static_cast<unsigned>(static_cast<std::uint8_t>(port[0])) |
+                                             static_cast<unsigned>(static_cast<std::uint8_t>(port[1])) << 8U);
         a.scope_ = 0;
-        return true;
+    }
+
+    static void put_port(std::byte* p, std::uint16_t port) noexcept
+    {
+        p[0] = static_cast<std::byte>(port & 0xFFU);
+        p[1] = static_cast<std::byte>(port >> 8U);
+    }
+
+    static std::uint64_t load_word(const std::byte* p) noexcept
+    {
+        std::uint64_t w = 0;
+        std::memcpy(&w, p, 8);
+        return w;
+    }
+
+    // 4 bytes and then 4 zero bytes, as memory, in the machine's order.
+    static std::uint64_t v4_word(const std::byte* p) noexcept
+    {
+        if constexpr (std::endian::native == std::endian::little) {
+            std::uint32_t w = 0;
+            std::memcpy(&w, p, 4);
+            return w;
+        } else {
+            std::array<std::byte, 8> b{};
+            std::memcpy(b.data(), p, 4);
+            return std::bit_cast<std::uint64_t>(b);
+        }
     }
 };
 

@@ -38,6 +38,8 @@ struct config_parameters {
     static constexpr detail::surplus surplus = detail::surplus::random;
 };
 
+/// H and S read from config::healer and config::swapper at run time, the surplus at random: for
+/// sweeping the (H, S) plane without a type per point.
 using generalized = basic_hs<config_parameters>;
 
 } // namespace gossip::view_selection

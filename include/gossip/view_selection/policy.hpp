@@ -10,6 +10,8 @@
 
 namespace gossip {
 
+// clang-format 14 mangles concepts and requires-clauses: kept as written.
+// clang-format off
 /// ViewSelection: decides what a node tells a peer and what it keeps of what it is told.
 ///
 /// Requires
@@ -26,5 +28,6 @@ concept view_selection_policy =
         { v.prepare(vw, count, cfg, rng) } -> std::same_as<std::size_t>;
         v.merge(vw, received, cfg, rng);
     };
+// clang-format on
 
 } // namespace gossip

@@ -25,6 +25,8 @@ namespace gossip::wire {
 template <class T>
 struct codec;
 
+// clang-format 14 mangles concepts and requires-clauses: kept as written.
+// clang-format off
 /// A type with a codec: written into a writer, read back from a reader, with a known bound on
 /// its size so that message budgets can be computed ahead of time.
 template <class T>
@@ -33,6 +35,7 @@ concept encodable = requires(writer& w, reader& r, const T& in, T& out) {
     codec<T>::write(w, in);
     { codec<T>::read(r, out) } -> std::same_as<bool>;
 };
+// clang-format on
 
 // Codecs for common payload values.
 

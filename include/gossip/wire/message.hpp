@@ -26,6 +26,7 @@ namespace gossip::wire {
 inline constexpr std::uint16_t magic = 0x5347;
 inline constexpr std::uint8_t protocol_version = 1;
 
+/// What a datagram is in an exchange, its byte in the header.
 enum class message_kind : std::uint8_t {
     request = 1, ///< sent by the active side
     reply = 2,   ///< sent back by the passive side
@@ -133,73 +134,90 @@ template <encodable Address>
     decoded<Address> out;
     view_out.clear();
     reader r(datagram);
+    // Every path returns `out` itself, so that it is built in the caller's place (a copy of it
+    // made on return loaded, 16 bytes at a time, members just stored one by one, and waited for
+    // those stores to be written out).
     const auto fail = [&](decode_error e) {
         out.error = e;
         view_out.clear();
-        return out;
     };
     const auto m = r.u16();
     const auto version = r.u8();
     const auto kind = r.u8();
     const auto length = r.u16();
     if (!r.ok()) {
-        return fail(decode_error::truncated);
+        fail(decode_error::truncated);
+        return out;
     }
     if (m != magic) {
-        return fail(decode_error::bad_magic);
+        fail(decode_error::bad_magic);
+        return out;
     }
     if (version != protocol_version) {
-        return fail(decode_error::bad_version);
+        fail(decode_error::bad_version);
+        return out;
     }
     if (kind < static_cast<std::uint8_t>(message_kind::request) ||
         kind > static_cast<std::uint8_t>(message_kind::follow_up)) {
-        return fail(decode_error::bad_kind);
+        fail(decode_error::bad_kind);
+        return out;
     }
     if (length != r.remaining()) {
-        return fail(decode_error::bad_length);
+        fail(decode_error::bad_length);
+        return out;
     }
     out.kind = static_cast<message_kind>(kind);
     if (!codec<Address>::read(r, out.sender)) {
-        return fail(r.ok() ? decode_error::bad_address : decode_error::truncated);
+        fail(r.ok() ? decode_error::bad_address : decode_error::truncated);
+        return out;
     }
     const auto flags = r.u8();
     if (!r.ok()) {
-        return fail(decode_error::truncated);
+        fail(decode_error::truncated);
+        return out;
     }
     out.has_view = (flags & flag_has_view) != 0;
     if ((flags & ~flag_has_view) != 0 || (out.has_view && out.kind == message_kind::follow_up)) {
-        return fail(decode_error::bad_flags);
+        fail(decode_error::bad_flags);
+        return out;
     }
     if (out.has_view) {
         const std::size_t count = r.u16();
         if (!r.ok()) {
-            return fail(decode_error::truncated);
+            fail(decode_error::truncated);
+            return out;
         }
         if (count > max_descriptors) {
-            return fail(decode_error::too_many_descriptors);
+            fail(decode_error::too_many_descriptors);
+            return out;
         }
         // A lying count cannot make us reserve more than the datagram could hold.
         if (count * 5 > r.remaining()) {
-            return fail(decode_error::truncated);
+            fail(decode_error::truncated);
+            return out;
         }
         view_out.resize(count);
         for (auto& d : view_out) {
             if (!codec<Address>::read(r, d.address)) {
-                return fail(r.ok() ? decode_error::bad_address : decode_error::truncated);
+                fail(r.ok() ? decode_error::bad_address : decode_error::truncated);
+                return out;
             }
             d.age = r.u32();
         }
         if (!r.ok()) {
-            return fail(decode_error::truncated);
+            fail(decode_error::truncated);
+            return out;
         }
     }
     const std::size_t payload_length = r.u16();
     out.payload = r.bytes(payload_length);
     if (!r.ok()) {
-        return fail(decode_error::truncated);
+        fail(decode_error::truncated);
+        return out;
     }
     if (r.remaining() != 0) {
-        return fail(decode_error::bad_length);
+        fail(decode_error::bad_length);
+        return out;
     }
     return out;
 }

@@ -2,8 +2,8 @@
 
 #include <bit>
 #include <cstddef>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 namespace gossip::wire {
@@ -29,6 +29,16 @@ public:
         auto out = in_.subspan(offset_ - n, n);
         return out;
     }
+
+    /// The bytes not read yet (none once failed), for a codec that parses a field in place and
+    /// then consumes it with skip().
+    [[nodiscard]] std::span<const std::byte> rest() const noexcept
+    {
+        return ok_ ? in_.subspan(offset_) : std::span<const std::byte>{};
+    }
+
+    /// Consumes n bytes, as bytes(n) does, without handing them out.
+    void skip(std::size_t n) noexcept { (void)take(n); }
 
     /// Marks the input malformed for a reason the reader cannot see (a bad value, not a short one).
     void fail() noexcept { ok_ = false; }

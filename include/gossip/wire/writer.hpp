@@ -15,6 +15,23 @@ class writer {
 public:
     explicit writer(std::span<std::byte> out) noexcept : out_(out) {}
 
+    // Copied member by member, each at its own width. A defaulted copy moves the position and
+    // the failure flag as one 16-byte block, and a writer is copied right after writing (by
+    // append_if_fits, once per element of a section), when those two members were just stored
+    // apart: such a load cannot be served from the pending stores and waits until they are
+    // written out, which took most of the time of writing a membership section.
+    // NOLINTNEXTLINE(modernize-use-equals-default): the point is not to be the default
+    writer(const writer& other) noexcept : out_(other.out_), size_(other.size_), ok_(other.ok_) {}
+    // NOLINTNEXTLINE(modernize-use-equals-default): as above
+    writer& operator=(const writer& other) noexcept
+    {
+        out_ = other.out_;
+        size_ = other.size_;
+        ok_ = other.ok_;
+        return *this;
+    }
+    ~writer() = default;
+
     [[gnu::always_inline]] void u8(std::uint8_t v) noexcept { put(v); }
     [[gnu::always_inline]] void u16(std::uint16_t v) noexcept { put(v); }
     [[gnu::always_inline]] void u32(std::uint32_t v) noexcept { put(v); }
