@@ -12,7 +12,7 @@ case "$preset" in
   asan | tsan | clang) export GOSSIP_WITH_CLANG=1 ;;
 esac
 case "$preset" in
-  release | asan | clang) export GOSSIP_WITH_BENCHMARKS=1 ;;
+  release | clang) export GOSSIP_WITH_BENCHMARKS=1 ;;
 esac
 scripts/install-deps.sh
 
