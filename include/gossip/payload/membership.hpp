@@ -323,6 +323,8 @@ public:
     {
         self_ = context.self;
         period_ = std::max(context.period, std::chrono::nanoseconds::zero());
+        // Beyond the longest timeout the count no longer matters (and cannot overflow).
+        max_quiet_periods_ = period_ > std::chrono::nanoseconds::zero() ? t_cleanup_ / period_ + 1 : 0;
         if (options_.generation) {
             generation_ = std::max(*options_.generation, floor_);
         }
@@ -380,9 +382,11 @@ public:
         bool truncated = false;
         entry_chain chain;
         if (generation_) {
-            const member_type own{self_,        left_ ? member_status::left : member_status::alive,
-                                  *generation_, heartbeat_,
-                                  now_,         periods_};
+            // Only what travels: the address, the status and the version.
+            const member_type own{.address = self_,
+                                  .status = left_ ? member_status::left : member_status::alive,
+                                  .generation = *generation_,
+                                  .heartbeat = heartbeat_};
             if (wire::append_if_fits(w, [&](wire::writer& out) { chain.write(out, own); })) {
                 chain.advance(own);
                 ++n;
@@ -597,9 +601,7 @@ private:
             return elapsed;
         }
         const std::uint32_t ran = periods_ - m.since_period;
-        // Beyond the longest timeout, the count no longer matters (and cannot overflow).
-        const auto cap = t_cleanup_ / period_ + 1;
-        return std::min(elapsed, period_ * std::min<std::int64_t>(ran, cap));
+        return std::min(elapsed, period_ * std::min<std::int64_t>(ran, max_quiet_periods_));
     }
 
     // Failed members stay home; a leave travels for as long as a heartbeat may take to spread.
@@ -702,9 +704,12 @@ private:
             while (i > 0 && e.address < table_[i - 1].address) {
                 table_[--k] = std::move(table_[--i]);
             }
-            table_[--k] = member_type{e.address,    e.left ? member_status::left : member_status::alive,
-                                      e.generation, e.heartbeat,
-                                      now_,         periods_};
+            table_[--k] = member_type{.address = e.address,
+                                      .status = e.left ? member_status::left : member_status::alive,
+                                      .generation = e.generation,
+                                      .heartbeat = e.heartbeat,
+                                      .since = now_,
+                                      .since_period = periods_};
         }
     }
 
@@ -749,6 +754,7 @@ private:
     std::chrono::nanoseconds now_{0};    ///< the node's clock at the latest period
     std::chrono::nanoseconds period_{0}; ///< the node's period; zero: quiet time is the clock's alone
     std::uint32_t periods_ = 0;          ///< periods run, modulo 2^32
+    std::int64_t max_quiet_periods_ = 0; ///< the most periods quiet_time() counts: t_cleanup's, and one
     std::vector<member_type> table_;     // in address order
     std::optional<Address> resume_;      ///< where the next section's window starts
     membership_statistics stats_;
