@@ -1,22 +1,40 @@
-// One gossip node as a process: peer sampling, membership with failure detection, and a
-// replicated log of broadcasts, over UDP.
+// One gossip node as a process: membership with failure detection (SWIM with Lifeguard, or the
+// older heartbeat table), and a replicated log of broadcasts, over UDP.
 //
-//   gossip_agent --bind 127.0.0.1:7001 --join 127.0.0.1:7000 [--strategy push_pull] [--period 200]
+//   gossip_agent --bind 127.0.0.1:7001 --join 127.0.0.1:7000 [--membership swim|heartbeat]
+//                [--strategy push_pull] [--period 200] [--id 0x2a]
+//
+// Membership. By default it is SWIM (payload::swim): each member probes one other every probe
+// interval, suspects what does not answer, and declares failed what stays suspected for the
+// suspicion timeout; members are stable 64-bit ids (--id keeps one across restarts; without it
+// every start draws a new one) at an address and an incarnation. The node's view is exactly the
+// SWIM-fed sample of live members (view_selection::frozen: SWIM adds members that come up and
+// removes failed ones). `--membership heartbeat` runs the heartbeat table (payload::membership)
+// over a healer view instead, as earlier versions did.
 //
 // Every line read on stdin is broadcast (a rumor, backed by anti-entropy, so that a node that
 // was down catches up on what it missed). Lines starting with '/' are commands: /members,
-// /stats, /leave. Everything the node sees is printed on stdout, one event per line:
+// /stats, /leave, and with SWIM /meta TEXT (this member's metadata; others report "updated").
+// Everything the node sees is printed on stdout, one event per line:
 //
-//   ready 127.0.0.1:7001
-//   member joined 127.0.0.1:7000
+//   ready 127.0.0.1:7001 strategy=push_pull membership=swim id=0x5d1e...
+//   member joined 127.0.0.1:7000 id=0x93a0... incarnation=0
 //   deliver 127.0.0.1:7000#3 hello            (origin#sequence, then the text)
-//   member failed 127.0.0.1:7005
+//   member suspected 127.0.0.1:7005 id=0x11f2... incarnation=0
+//   member failed 127.0.0.1:7005 id=0x11f2... incarnation=0
+//
+// SWIM reports joined, suspected, alive (a suspicion refuted), failed, left and updated
+// (metadata or address changed); the heartbeat table reports joined, failed, left, recovered and
+// restarted, without ids. Output goes through a bounded queue to a thread of its own, so that a
+// slow reader of stdout cannot stall the gossip (past the bound, the oldest lines are dropped
+// and counted on stderr).
 //
 // SIGINT or SIGTERM (or /leave, or the end of stdin with --exit-on-eof) stops it cleanly: it
 // announces its leave, and the others report "member left" rather than "failed".
 
 #include <gossip/gossip.hpp>
 #include <gossip/payload/combined.hpp>
+#include <gossip/payload/swim.hpp>
 #include <gossip/runtime/mailbox.hpp>
 #include <gossip/runtime/run_loop.hpp>
 #include <gossip/transport/udp.hpp>
@@ -28,29 +46,35 @@
 
 #include <atomic>
 #include <chrono>
+#include <cinttypes>
 #include <csignal>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <functional>
+#include <optional>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
 
+using namespace std::chrono_literals;
 using gossip::transport::udp;
 using gossip::transport::udp_address;
 using log_store = gossip::payload::lww_map<std::string, std::string>;
 using log_payload = gossip::payload::anti_entropy<log_store>;
-using membership = gossip::payload::membership<udp_address>;
-using agent_payload = gossip::payload::combined<membership, log_payload>;
 
 struct options {
     udp_address bind;
     std::vector<udp_address> join;
+    std::string membership = "swim";
     std::string strategy = "push_pull";
     std::chrono::milliseconds period{200};
     std::size_t fanout = 2;
@@ -58,14 +82,19 @@ struct options {
     std::chrono::milliseconds t_fail{0}; // 0: 15 periods
     std::size_t max_bytes = 1400;
     bool exit_on_eof = false;
+    // SWIM: swim_options::local() unless given.
+    gossip::payload::swim_options swim = gossip::payload::swim_options::local();
 };
 
 [[noreturn]] void usage(const std::string& problem)
 {
     std::fprintf(stderr,
-                 "%s\nusage: gossip_agent --bind HOST:PORT [--join HOST:PORT,...] [--strategy push|pull|push_pull]\n"
-                 "                    [--period MS] [--fanout N] [--view C] [--t-fail MS] [--max-bytes B]\n"
-                 "                    [--exit-on-eof]\n",
+                 "%s\nusage: gossip_agent --bind HOST:PORT [--join HOST:PORT,...] [--membership swim|heartbeat]\n"
+                 "                    [--strategy push|pull|push_pull] [--period MS] [--fanout N] [--view C]\n"
+                 "                    [--max-bytes B] [--exit-on-eof]\n"
+                 "  SWIM (the default):  [--probe-interval MS] [--probe-timeout MS] [--suspicion-mult X]\n"
+                 "                       [--id ID (0x-prefixed hex, or decimal)] [--meta TEXT]\n"
+                 "  heartbeat:           [--t-fail MS]\n",
                  problem.c_str());
     std::exit(2);
 }
@@ -84,15 +113,63 @@ std::vector<std::string> split(std::string_view s, char by)
     return out;
 }
 
+// "0x..." is hexadecimal, anything else decimal; the whole string must be a number.
+std::uint64_t parse_id(const std::string& text)
+{
+    const bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+    const std::string digits = hex ? text.substr(2) : text;
+    if (digits.empty() ||
+        digits.find_first_not_of(hex ? "0123456789abcdefABCDEF" : "0123456789") != std::string::npos) {
+        throw std::invalid_argument("'" + text + "' is neither 0x-prefixed hexadecimal nor decimal");
+    }
+    std::size_t used = 0;
+    const auto value = std::stoull(digits, &used, hex ? 16 : 10);
+    if (used != digits.size()) {
+        throw std::invalid_argument("'" + text + "' is not a number");
+    }
+    return value;
+}
+
+std::string hex_id(std::uint64_t id)
+{
+    char text[24];
+    std::snprintf(text, sizeof text, "0x%016" PRIx64, id);
+    return text;
+}
+
+std::vector<std::byte> to_bytes(std::string_view s)
+{
+    std::vector<std::byte> out(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        out[i] = static_cast<std::byte>(s[i]);
+    }
+    return out;
+}
+
+std::string to_text(std::span<const std::byte> bytes)
+{
+    std::string out(bytes.size(), '\0');
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        out[i] = static_cast<char>(bytes[i]);
+    }
+    return out;
+}
+
 options parse(int argc, char** argv)
 {
     options o;
     bool bound = false;
+    bool probe_timeout_given = false;
+    std::vector<std::string> swim_flags;
+    std::vector<std::string> heartbeat_flags;
     for (int i = 1; i < argc; ++i) {
         const std::string flag = argv[i];
         if (flag == "--exit-on-eof") {
             o.exit_on_eof = true;
             continue;
+        }
+        if (flag == "--help" || flag == "-h") {
+            usage("gossip_agent: one gossip node over UDP");
         }
         if (i + 1 >= argc) {
             usage("missing value after " + flag);
@@ -106,6 +183,8 @@ options parse(int argc, char** argv)
                 for (const auto& a : split(value, ',')) {
                     o.join.push_back(udp_address::resolve(a));
                 }
+            } else if (flag == "--membership") {
+                o.membership = value;
             } else if (flag == "--strategy") {
                 o.strategy = value;
             } else if (flag == "--period") {
@@ -116,8 +195,25 @@ options parse(int argc, char** argv)
                 o.view_size = std::stoul(value);
             } else if (flag == "--t-fail") {
                 o.t_fail = std::chrono::milliseconds(std::stol(value));
+                heartbeat_flags.push_back(flag);
             } else if (flag == "--max-bytes") {
                 o.max_bytes = std::stoul(value);
+            } else if (flag == "--probe-interval") {
+                o.swim.probe_interval = std::chrono::milliseconds(std::stol(value));
+                swim_flags.push_back(flag);
+            } else if (flag == "--probe-timeout") {
+                o.swim.probe_timeout = std::chrono::milliseconds(std::stol(value));
+                probe_timeout_given = true;
+                swim_flags.push_back(flag);
+            } else if (flag == "--suspicion-mult") {
+                o.swim.suspicion_mult = std::stod(value);
+                swim_flags.push_back(flag);
+            } else if (flag == "--id") {
+                o.swim.id = parse_id(value);
+                swim_flags.push_back(flag);
+            } else if (flag == "--meta") {
+                o.swim.metadata = to_bytes(value);
+                swim_flags.push_back(flag);
             } else {
                 usage("unknown option " + flag);
             }
@@ -131,19 +227,78 @@ options parse(int argc, char** argv)
     if (o.strategy != "push" && o.strategy != "pull" && o.strategy != "push_pull") {
         usage("--strategy must be push, pull or push_pull");
     }
+    if (o.membership == "swim") {
+        if (!heartbeat_flags.empty()) {
+            usage(heartbeat_flags.front() + " applies to --membership heartbeat");
+        }
+        if (!probe_timeout_given) {
+            o.swim.probe_timeout = o.swim.probe_interval / 2; // local(): 100 ms of 200
+        }
+        if (auto problem = gossip::payload::check(o.swim)) {
+            usage("SWIM: " + *problem);
+        }
+    } else if (o.membership == "heartbeat") {
+        if (!swim_flags.empty()) {
+            usage(swim_flags.front() + " applies to --membership swim");
+        }
+    } else {
+        usage("--membership must be swim or heartbeat");
+    }
     if (o.t_fail.count() == 0) {
         o.t_fail = 15 * o.period;
     }
     return o;
 }
 
-// One line at a time, whole, whatever other threads print.
-void say(const std::string& line)
-{
-    std::fwrite(line.data(), 1, line.size(), stdout);
-    std::fputc('\n', stdout);
-    std::fflush(stdout);
-}
+// stdout, written by a thread of its own: the gossip thread only queues lines (a short lock),
+// so that a reader that does not keep up costs lost lines, never a stalled node. Lines keep the
+// order they were queued in, whatever thread queued them.
+class printer {
+public:
+    printer() : thread_([this] { run(); }) {}
+    printer(const printer&) = delete;
+    printer& operator=(const printer&) = delete;
+    ~printer() { finish(); }
+
+    void say(std::string line) { lines_.push(std::move(line)); }
+
+    /// Prints what is queued, then stops the thread.
+    void finish()
+    {
+        if (!thread_.joinable()) {
+            return;
+        }
+        done_.store(true);
+        lines_.close();
+        thread_.join();
+    }
+
+private:
+    void run()
+    {
+        std::uint64_t reported = 0;
+        for (;;) {
+            auto line = lines_.pop_for(100ms);
+            if (!line) {
+                if (done_.load()) {
+                    return;
+                }
+                continue;
+            }
+            if (const auto lost = lines_.dropped(); lost > reported) {
+                std::fprintf(stderr, "gossip_agent: stdout is slow: %" PRIu64 " lines dropped\n", lost - reported);
+                reported = lost;
+            }
+            std::fwrite(line->data(), 1, line->size(), stdout);
+            std::fputc('\n', stdout);
+            std::fflush(stdout);
+        }
+    }
+
+    gossip::mailbox<std::string> lines_{4096};
+    std::atomic<bool> done_{false};
+    std::thread thread_;
+};
 
 // SIGINT and SIGTERM are blocked in every thread and taken by one that waits for them, so that
 // stopping is ordinary code rather than a signal handler's. SIGUSR1 releases that thread at exit.
@@ -192,11 +347,114 @@ void read_lines(const std::atomic<bool>& stop, const std::function<void(std::str
     }
 }
 
-template <class Propagation>
+// What differs between the two memberships: the payload, the view it goes with, and what is
+// printed of it.
+
+struct heartbeat_flavor {
+    using membership_type = gossip::payload::membership<udp_address>;
+    using view_selection = gossip::view_selection::healer;
+    static constexpr const char* name = "heartbeat";
+
+    static membership_type make(const options& o, std::uint64_t generation)
+    {
+        gossip::payload::membership_options members;
+        members.t_fail = o.t_fail;
+        members.t_cleanup = 2 * o.t_fail;
+        members.generation = generation;
+        return membership_type(members);
+    }
+
+    static void hook(membership_type& m, printer& out)
+    {
+        m.on_event([&out](const membership_type::event_type& e) {
+            out.say(std::string("member ") + gossip::payload::to_string(e.kind) + " " + e.address.to_string());
+        });
+    }
+
+    static std::string identity(const membership_type& /*m*/) { return ""; }
+
+    static void list(const membership_type& m, printer& out)
+    {
+        out.say("members " + m.self().to_string() + " " + (m.has_left() ? "left" : "alive") +
+                " heartbeat=" + std::to_string(m.heartbeat()) + " self");
+        for (const auto& r : m.members()) {
+            out.say("members " + r.address.to_string() + " " + gossip::payload::to_string(r.status) +
+                    " heartbeat=" + std::to_string(r.heartbeat));
+        }
+    }
+
+    static std::string stats(const membership_type& m) { return " alive=" + std::to_string(m.alive_count()); }
+
+    static bool command(membership_type& /*m*/, const std::string& /*text*/, printer& /*out*/) { return false; }
+};
+
+struct swim_flavor {
+    using membership_type = gossip::payload::swim<udp_address>;
+    using view_selection = gossip::view_selection::frozen;
+    static constexpr const char* name = "swim";
+
+    static membership_type make(const options& o, std::uint64_t /*generation*/) { return membership_type(o.swim); }
+
+    static void hook(membership_type& m, printer& out)
+    {
+        // Runs on the loop thread, inside the payload: it only formats a line and queues it.
+        m.on_event([&out](const membership_type::event_type& e) {
+            out.say(std::string("member ") + gossip::payload::to_string(e.kind) + " " + e.address.to_string() +
+                    " id=" + hex_id(e.id) + " incarnation=" + std::to_string(e.incarnation));
+        });
+    }
+
+    static std::string identity(const membership_type& m) { return " id=" + hex_id(m.id()); }
+
+    static void list(const membership_type& m, printer& out)
+    {
+        for (const auto& r : m.members()) {
+            std::string line = "members " + r.address.to_string() + " " + gossip::payload::to_string(r.state) +
+                               " id=" + hex_id(r.id) + " incarnation=" + std::to_string(r.incarnation);
+            if (!r.metadata.empty()) {
+                line += " meta=" + to_text(r.metadata);
+            }
+            if (r.self) {
+                line += " self";
+            }
+            out.say(std::move(line));
+        }
+    }
+
+    static std::string stats(const membership_type& m)
+    {
+        const auto& s = m.statistics();
+        return " alive=" + std::to_string(m.alive_count()) + " members=" + std::to_string(m.size()) +
+               " incarnation=" + std::to_string(m.incarnation()) + " health=" + std::to_string(m.health()) +
+               " probes=" + std::to_string(s.probes) + " probes_failed=" + std::to_string(s.probes_failed) +
+               " suspected=" + std::to_string(s.suspected) + " false_suspicions=" + std::to_string(s.false_suspicions) +
+               " failures=" + std::to_string(s.failures) + " refutations=" + std::to_string(s.refutations);
+    }
+
+    static bool command(membership_type& m, const std::string& text, printer& out)
+    {
+        constexpr std::string_view meta = "/meta ";
+        if (text.rfind(meta, 0) != 0) {
+            return false;
+        }
+        try {
+            m.set_metadata(to_bytes(std::string_view(text).substr(meta.size())));
+            out.say("meta " + text.substr(meta.size()));
+        } catch (const std::exception& e) {
+            out.say(std::string("error ") + e.what());
+        }
+        return true;
+    }
+};
+
+template <class Propagation, class Flavor>
 int run(const options& o)
 {
-    using node_type = gossip::gossip_node<udp, gossip::peer_selection::random, gossip::view_selection::healer,
-                                          Propagation, agent_payload>;
+    using membership_type = typename Flavor::membership_type;
+    using agent_payload = gossip::payload::combined<membership_type, log_payload>;
+    using view_selection = typename Flavor::view_selection;
+    using node_type =
+        gossip::gossip_node<udp, gossip::peer_selection::random, view_selection, Propagation, agent_payload>;
     gossip::config cfg;
     cfg.view_size = o.view_size;
     cfg.fanout = o.fanout;
@@ -204,27 +462,21 @@ int run(const options& o)
     cfg.max_message_bytes = o.max_bytes;
 
     const std::uint64_t generation = wall_clock_ns();
-    gossip::payload::membership_options members;
-    members.t_fail = o.t_fail;
-    members.t_cleanup = 2 * o.t_fail;
-    members.generation = generation;
     gossip::payload::anti_entropy_options log;
     log.rumors = true; // a broadcast spreads at once, and sessions repair what rumors missed
     log.every = 2;
 
+    printer out;
     udp socket(o.bind);
     const udp_address self = socket.local_address();
     const std::string self_text = self.to_string();
     node_type node(std::move(socket), cfg, generation ^ std::hash<udp_address>{}(self),
-                   gossip::peer_selection::random{}, gossip::view_selection::healer{},
-                   agent_payload(membership(members), log_payload(log)));
-    node.join(o.join);
-    node.payload().first().on_event([](const membership::event_type& e) {
-        say(std::string("member ") + gossip::payload::to_string(e.kind) + " " + e.address.to_string());
-    });
-    node.payload().second().on_change([](const log_store::entry_type& e) {
+                   gossip::peer_selection::random{}, view_selection{},
+                   agent_payload(Flavor::make(o, generation), log_payload(log)));
+    Flavor::hook(node.payload().first(), out);
+    node.payload().second().on_change([&out](const log_store::entry_type& e) {
         if (e.value) {
-            say("deliver " + e.key + " " + *e.value);
+            out.say("deliver " + e.key + " " + *e.value);
         }
     });
 
@@ -244,26 +496,24 @@ int run(const options& o)
         [&](std::string text) {
             // Runs on the reader thread: everything that touches the node is posted.
             loop.post([&, text = std::move(text)](node_type& n) {
+                auto& members = n.payload().first();
                 if (text == "/leave") {
                     loop.stop();
                 } else if (text == "/members") {
-                    for (const auto& m : n.payload().first().members()) {
-                        say("members " + m.address.to_string() + " " + gossip::payload::to_string(m.status) +
-                            " heartbeat=" + std::to_string(m.heartbeat));
-                    }
+                    Flavor::list(members, out);
                 } else if (text == "/stats") {
                     const auto& s = n.statistics();
                     const auto& t = n.transport().statistics();
-                    say("stats sent=" + std::to_string(s.messages_sent) + " accepted=" + std::to_string(s.accepted) +
-                        " malformed=" + std::to_string(s.dropped_malformed) + " unexpected=" +
-                        std::to_string(s.dropped_unexpected) + " oversized=" + std::to_string(t.dropped_oversized) +
-                        " send_errors=" + std::to_string(t.send_errors) +
-                        " alive=" + std::to_string(n.payload().first().alive_count()) +
-                        " log=" + std::to_string(n.payload().second().store().size()));
-                } else if (!text.empty()) {
+                    out.say("stats sent=" + std::to_string(s.messages_sent) + " accepted=" +
+                            std::to_string(s.accepted) + " malformed=" + std::to_string(s.dropped_malformed) +
+                            " unexpected=" + std::to_string(s.dropped_unexpected) + " oversized=" +
+                            std::to_string(t.dropped_oversized) + " send_errors=" + std::to_string(t.send_errors) +
+                            Flavor::stats(members) + " view=" + std::to_string(n.view().size()) +
+                            " log=" + std::to_string(n.payload().second().store().size()));
+                } else if (!text.empty() && !Flavor::command(members, text, out)) {
                     const std::string key = self_text + "#" + std::to_string(++sequence);
                     n.payload().second().put(key, text);
-                    say("deliver " + key + " " + text);
+                    out.say("deliver " + key + " " + text);
                 }
             });
         },
@@ -273,14 +523,30 @@ int run(const options& o)
             }
         });
 
-    say("ready " + self_text + " strategy=" + o.strategy);
+    out.say("ready " + self_text + " strategy=" + o.strategy + " membership=" + Flavor::name +
+            Flavor::identity(node.payload().first()));
+    node.join(o.join);
+    node.transport().flush(); // what SWIM sent the seeds leaves now, not at the first timer
     loop.run();
     stop_reading.store(true);
     reader.join();
     ::pthread_kill(signal_waiter.native_handle(), SIGUSR1);
     signal_waiter.join();
-    say("left " + self_text);
+    out.say("left " + self_text);
+    out.finish();
     return 0;
+}
+
+template <class Flavor>
+int run_with(const options& o)
+{
+    if (o.strategy == "push") {
+        return run<gossip::propagation::push, Flavor>(o);
+    }
+    if (o.strategy == "pull") {
+        return run<gossip::propagation::pull, Flavor>(o);
+    }
+    return run<gossip::propagation::push_pull, Flavor>(o);
 }
 
 } // namespace
@@ -291,13 +557,10 @@ int main(int argc, char** argv)
     const sigset_t signals = stop_signals();
     ::pthread_sigmask(SIG_BLOCK, &signals, nullptr); // before any thread starts: they inherit it
     try {
-        if (o.strategy == "push") {
-            return run<gossip::propagation::push>(o);
+        if (o.membership == "heartbeat") {
+            return run_with<heartbeat_flavor>(o);
         }
-        if (o.strategy == "pull") {
-            return run<gossip::propagation::pull>(o);
-        }
-        return run<gossip::propagation::push_pull>(o);
+        return run_with<swim_flavor>(o);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "gossip_agent: %s\n", e.what());
         return 1;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds and runs every test with the `dev` preset (Debug, warnings as errors): unit and behaviour
+# Builds and runs every test with the `dev` preset (Debug at -Og, warnings as errors): unit and behaviour
 # tests, the loopback UDP and run-loop tests, the allocation test, the compile-fail tests, the
 # consumer projects, a compile of every header on its own, and the hygiene tests (clang-tidy on the
 # headers, skipped unless clang-tidy is installed, which GOSSIP_WITH_TIDY=1 does; Doxygen
@@ -17,9 +17,10 @@ esac
 scripts/install-deps.sh
 
 cmake --preset "$preset"
-cmake --build --preset "$preset" -j "$(nproc)"
 case "$preset" in
-  asan | tsan) ;; # the headers' own compile is the same check without sanitizers
-  *) cmake --build --preset "$preset" -j "$(nproc)" --target all_verify_interface_header_sets ;;
+  asan | tsan) # the headers' own compile is the same check without sanitizers
+    cmake --build --preset "$preset" -j "$(nproc)" ;;
+  *) # one build for both, so that the headers' compile fills the cores while the tests' last files build
+    cmake --build --preset "$preset" -j "$(nproc)" --target all all_verify_interface_header_sets ;;
 esac
 ctest --preset "$preset" -j "$(nproc)"

@@ -195,3 +195,112 @@ TEST_CASE("node_driver: a loop that falls behind skips the periods it missed ins
     CHECK(driver.next_deadline() > late);
     CHECK(node.statistics().cycles == 1);
 }
+
+namespace {
+
+using swim_payload = gossip::payload::swim<test::udp_address>;
+using swim_agent = gossip::gossip_node<test::udp, gossip::peer_selection::random, gossip::view_selection::frozen,
+                                       gossip::propagation::push, swim_payload>;
+using swim_event = gossip::payload::swim_event<test::udp_address>;
+using swim_event_kind = gossip::payload::swim_event_kind;
+
+// A SWIM member on 127.0.0.1 with swim_options::local()'s fast timings (at twice the pace), its
+// run_loop on a thread; its membership events go to a mailbox.
+struct threaded_swim_node {
+    explicit threaded_swim_node(std::uint64_t id, std::optional<test::udp_address> join = std::nullopt)
+        : node(test::udp(test::udp_address::loopback_v4(0)), config(), id, {}, {}, swim_payload(options(id))),
+          loop(node)
+    {
+        node.payload().on_event([this](const swim_event& e) { events.push(e); });
+        if (join) {
+            node.join(std::span(&*join, 1));
+        }
+        thread = std::thread([this] { loop.run(); });
+    }
+    threaded_swim_node(const threaded_swim_node&) = delete;
+    threaded_swim_node& operator=(const threaded_swim_node&) = delete;
+    ~threaded_swim_node() { stop(); }
+
+    void stop()
+    {
+        if (thread.joinable()) {
+            loop.stop();
+            thread.join();
+        }
+    }
+
+    static gossip::config config()
+    {
+        gossip::config cfg;
+        cfg.period = 100ms;
+        return cfg;
+    }
+
+    static gossip::payload::swim_options options(std::uint64_t id)
+    {
+        auto o = gossip::payload::swim_options::local();
+        o.probe_interval = 100ms;
+        o.probe_timeout = 50ms;
+        o.gossip_interval = 50ms;
+        o.seed_retry_interval = 100ms;
+        o.id = id;
+        return o;
+    }
+
+    // Waits up to `limit` for an event of `kind` about member `id`; any failed event about it
+    // on the way is noted.
+    bool wait_for(swim_event_kind kind, std::uint64_t id, std::chrono::milliseconds limit)
+    {
+        const auto deadline = test::steady::now() + limit;
+        while (test::steady::now() < deadline) {
+            if (auto e = events.pop_for(10ms); e && e->id == id) {
+                failed_seen = failed_seen || e->kind == swim_event_kind::failed;
+                if (e->kind == kind) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    swim_agent node;
+    gossip::run_loop<swim_agent> loop;
+    gossip::mailbox<swim_event> events;
+    std::thread thread;
+    bool failed_seen = false;
+};
+
+} // namespace
+
+TEST_CASE(
+    "run_loop: a SWIM member on its own thread probes its peer, and at stop() leaves: reported left, never failed")
+{
+    auto first = std::make_unique<threaded_swim_node>(101);
+    const auto first_address = first->node.address();
+    threaded_swim_node second(102, first_address);
+    REQUIRE(second.wait_for(swim_event_kind::joined, 101, 3s));
+    REQUIRE(first->wait_for(swim_event_kind::joined, 102, 3s));
+
+    // The loop runs SWIM's own timers: probes go out and are answered, on the loop's thread.
+    std::this_thread::sleep_for(300ms);
+    std::promise<std::pair<std::uint64_t, std::uint64_t>> counts;
+    auto future = counts.get_future();
+    second.loop.post([&](swim_agent& n) {
+        counts.set_value({n.payload().statistics().probes, n.payload().statistics().acks});
+    });
+    REQUIRE(future.wait_for(2s) == std::future_status::ready);
+    const auto [probes, acks] = future.get();
+    CHECK(probes >= 1);
+    CHECK(acks >= 1);
+
+    first->stop(); // leave() and two announcing rounds; the socket closes with the node below
+    CHECK(first->node.payload().has_left());
+    first.reset();
+    CHECK(second.wait_for(swim_event_kind::left, 101, 3s));
+    CHECK_FALSE(second.failed_seen);
+    std::promise<std::size_t> alive;
+    auto alive_future = alive.get_future();
+    second.loop.post([&](swim_agent& n) { alive.set_value(n.payload().alive_count()); });
+    REQUIRE(alive_future.wait_for(2s) == std::future_status::ready);
+    CHECK(alive_future.get() == 0);
+}

@@ -107,7 +107,7 @@ TEST_CASE("a wrong magic, version, kind or flag is refused with its reason")
     CHECK(decode(bytes, out).error == decode_error::bad_version);
 
     bytes = good;
-    bytes[3] = std::byte{4};
+    bytes[3] = std::byte{5};
     CHECK(decode(bytes, out).error == decode_error::bad_kind);
 
     bytes = good;
@@ -247,6 +247,28 @@ TEST_CASE("a follow-up that claims to carry a view is refused")
 {
     auto bytes = encode_request(test::descriptors({{1, 0}}));
     bytes[3] = std::byte{3}; // request -> follow-up, flags still say a view follows
+    std::vector<descriptor> out;
+    CHECK(decode(bytes, out).error == decode_error::bad_flags);
+}
+
+TEST_CASE("a direct message carries a payload and no view")
+{
+    std::vector<std::byte> buffer(100);
+    gossip::wire::writer w{std::span(buffer)};
+    REQUIRE(gossip::wire::encode<address>(w, message_kind::direct, address{3}, nullptr,
+                                          [](gossip::wire::writer& out) { out.u16(7); }));
+    std::vector<descriptor> out;
+    const auto m = decode(w.written(), out);
+    REQUIRE(m.error == decode_error::none);
+    CHECK(m.kind == message_kind::direct);
+    CHECK_FALSE(m.has_view);
+    CHECK(m.payload.size() == 2);
+}
+
+TEST_CASE("a direct message that claims to carry a view is refused")
+{
+    auto bytes = encode_request(test::descriptors({{1, 0}}));
+    bytes[3] = std::byte{4}; // request -> direct, flags still say a view follows
     std::vector<descriptor> out;
     CHECK(decode(bytes, out).error == decode_error::bad_flags);
 }

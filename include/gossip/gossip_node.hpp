@@ -9,6 +9,7 @@
 #include "detail/prefetch.hpp"
 #include "detail/scratch.hpp"
 #include "detail/view_operations.hpp"
+#include "outbox.hpp"
 #include "payload/none.hpp"
 #include "payload/policy.hpp"
 #include "peer_selection/policy.hpp"
@@ -29,6 +30,7 @@
 #include <limits>
 #include <optional>
 #include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -69,13 +71,18 @@ public:
           buffer_limit_(std::min(buffer_size(cfg), wire::descriptors_that_fit<address_type>(cfg.max_message_bytes)))
     {
         view_.storage().reserve(config_.view_size);
+        if constexpr (needs_outbox) {
+            outbox_ = outbox<address_type>(address(), config_.max_message_bytes);
+        }
         if constexpr (payload_with_start<Payload, address_type>) {
-            payload_.start(payload_context<address_type>{address(), mix_seed(seed, 2), config_.period});
+            payload_.start(
+                payload_context<address_type>{address(), mix_seed(seed, 2), config_.period, config_.max_message_bytes});
         }
     }
 
     /// Adds peers to know at start (or after a restart): fresh descriptors, skipping our own
-    /// address and those already known, up to c.
+    /// address and those already known, up to c. A payload that contacts seeds itself
+    /// (payload_with_join: SWIM) is handed them too, and what it sends leaves at once.
     void join(std::span<const address_type> contacts)
     {
         auto& v = view_.storage();
@@ -87,6 +94,41 @@ public:
                 v.push_back(descriptor_type{a, 0});
             }
         }
+        if constexpr (payload_with_join<Payload, address_type>) {
+            payload_.join(contacts, now(), outbox_);
+            after_payload();
+        }
+    }
+
+    /// When the payload's next timer is due, on the node's clock (see now()); nanoseconds::max()
+    /// when it has none, or keeps no timers. Drivers wake the node then and call on_timer().
+    [[nodiscard]] std::chrono::nanoseconds next_timer() const
+    {
+        if constexpr (payload_with_messages<Payload, address_type>) {
+            return payload_.next_deadline();
+        } else {
+            return std::chrono::nanoseconds::max();
+        }
+    }
+
+    /// Runs the payload's timers that are due (a probe timeout, say) and sends what they queued.
+    /// Harmless when nothing is due.
+    void on_timer()
+    {
+        if constexpr (payload_with_messages<Payload, address_type>) {
+            payload_.on_timer(now(), outbox_);
+            after_payload();
+        }
+    }
+
+    /// Announces that this node leaves, when its payload can (payload_with_leave): a payload that
+    /// talks on its own sends the news at once; others send it with the next periods.
+    void leave()
+    {
+        if constexpr (payload_with_leave<Payload>) {
+            payload_.leave();
+        }
+        on_timer();
     }
 
     /// The active side: one period's exchanges. The view ages first: in Jelasity et al. the
@@ -99,6 +141,12 @@ public:
         view_.increase_age();
         if constexpr (payload_with_period<Payload>) {
             payload_.on_period(now());
+            after_payload();
+        }
+        if constexpr (payload_with_exchange_gate<Payload>) {
+            if (!payload_.wants_exchange()) {
+                return;
+            }
         }
         if (view_.empty()) {
             return;
@@ -143,6 +191,10 @@ public:
             ++stats_.dropped_malformed;
             return;
         }
+        if (msg.kind == wire::message_kind::direct) {
+            on_direct(from, msg.sender, msg.payload);
+            return;
+        }
         const bool request = msg.kind == wire::message_kind::request;
         // A reply comes only to a node that pulls or whose payload asks for answers; only such
         // a payload holds conversations of follow-ups.
@@ -153,7 +205,9 @@ public:
             return;
         }
         wire::reader section(msg.payload);
-        if (!payload_.read(section, msg.kind)) {
+        const bool read = payload_.read(section, msg.kind);
+        after_payload();
+        if (!read) {
             ++stats_.dropped_malformed;
             return;
         }
@@ -215,6 +269,86 @@ public:
     [[nodiscard]] random_engine& random() noexcept { return rng_; }
 
 private:
+    static constexpr bool talks_on_its_own = payload_with_messages<Payload, address_type>;
+    static constexpr bool needs_outbox = talks_on_its_own || payload_with_join<Payload, address_type>;
+    struct no_outbox {};
+
+    void on_direct(const address_type& from, const address_type& sender, std::span<const std::byte> section_bytes)
+    {
+        if constexpr (talks_on_its_own) {
+            if (sender == address()) {
+                ++stats_.dropped_unexpected;
+                return;
+            }
+            wire::reader section(section_bytes);
+            const bool read = payload_.receive(from, section, now(), outbox_);
+            after_payload();
+            if (!read) {
+                ++stats_.dropped_malformed;
+                return;
+            }
+            ++stats_.accepted;
+        } else {
+            // Only a payload that talks on its own is ever sent direct messages.
+            (void)from;
+            (void)sender;
+            (void)section_bytes;
+            ++stats_.dropped_unexpected;
+        }
+    }
+
+    // After every call into the payload: what it sent leaves, and what it learned of members
+    // reaches the view.
+    void after_payload()
+    {
+        if constexpr (needs_outbox) {
+            outbox_.drain([this](const address_type& to, std::span<const std::byte> bytes) {
+                if (!transport_.send(to, bytes)) {
+                    ++stats_.send_failures;
+                    return;
+                }
+                ++stats_.messages_sent;
+                stats_.bytes_sent += bytes.size();
+            });
+        }
+        if constexpr (payload_with_peer_changes<Payload, address_type>) {
+            payload_.take_peer_changes([this](const address_type& a, bool up) { feed_view(a, up); });
+        }
+    }
+
+    // A member came up: into the view while there is room, and then in place of a uniformly
+    // drawn descriptor with probability c / (members seen), so that the view stays a uniform
+    // sample of them (reservoir sampling). A member went down: out of the view.
+    void feed_view(const address_type& a, bool up)
+    {
+        if (a == address()) {
+            return;
+        }
+        auto& v = view_.storage();
+        const auto it = std::find_if(v.begin(), v.end(), [&](const descriptor_type& d) { return d.address == a; });
+        if (!up) {
+            if (it != v.end()) {
+                v.erase(it);
+            }
+            return;
+        }
+        if (it != v.end()) {
+            it->age = 0;
+            return;
+        }
+        ++members_fed_;
+        if (v.size() < config_.view_size) {
+            v.push_back(descriptor_type{a, 0});
+            return;
+        }
+        const std::uint64_t j =
+            uniform_below(rng_, static_cast<std::uint32_t>(
+                                    std::min<std::uint64_t>(members_fed_, std::numeric_limits<std::uint32_t>::max())));
+        if (j < v.size()) {
+            v[j] = descriptor_type{a, 0};
+        }
+    }
+
     [[nodiscard]] bool payload_wants_reply() const
     {
         if constexpr (payload_with_replies<Payload>) {
@@ -304,6 +438,8 @@ private:
     std::size_t buffer_limit_;
     view_type view_;
     node_statistics stats_;
+    [[no_unique_address]] std::conditional_t<needs_outbox, outbox<address_type>, no_outbox> outbox_{};
+    std::uint64_t members_fed_ = 0; ///< members that came up, for the view's reservoir sample
 };
 
 } // namespace gossip

@@ -37,6 +37,7 @@ const char* name_of(message_kind kind)
     case message_kind::request: return "request";
     case message_kind::reply: return "reply";
     case message_kind::follow_up: return "follow-up";
+    case message_kind::direct: return "direct";
     }
     return "unknown";
 }
@@ -51,7 +52,7 @@ bytes readdressed(message_kind kind, bool v6, std::span<const std::byte> payload
     const std::span<const gossip::descriptor<udp_address>> sent(view);
     bytes out(payload.size() + 256);
     gossip::wire::writer w{std::span(out)};
-    const bool has_view = kind != message_kind::follow_up;
+    const bool has_view = kind == message_kind::request || kind == message_kind::reply;
     if (!gossip::wire::encode(w, kind, at(7000), has_view ? &sent : nullptr,
                               [&](gossip::wire::writer& o) { o.bytes(payload); })) {
         return {};

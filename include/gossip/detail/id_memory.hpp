@@ -3,6 +3,10 @@
 // A bounded memory of 64-bit ids: which rumors a node has seen. Lookups go through an
 // open-addressing table; a ring in arrival order says which id to forget first. Nothing is
 // allocated until the first id arrives, so a million idle nodes cost a few words each.
+// Ids may come from peers: a key the owner draws from its seed decides where each id lands,
+// so that a sender cannot choose ids that pile up in one run of the table.
+
+#include "../random.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -20,6 +24,22 @@ public:
     };
 
     explicit id_memory(std::size_t capacity = 4096) : capacity_(capacity > 0 ? capacity : 1) {}
+
+    /// Places ids by `key` from now on (the ids remembered stay remembered).
+    void rekey(std::uint64_t key)
+    {
+        key_ = key;
+        if (!table_.empty()) {
+            std::vector<std::uint64_t> old(table_.size(), 0);
+            old.swap(table_);
+            used_ = 0;
+            for (const auto id : old) {
+                if (id != 0) {
+                    place(id);
+                }
+            }
+        }
+    }
 
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
@@ -101,8 +121,7 @@ private:
 
     [[nodiscard]] std::size_t slot(std::uint64_t id) const noexcept
     {
-        // Ids may come from a peer: mix them, so that chosen ids cannot line up in one probe run.
-        return static_cast<std::size_t>((id * 0x9e3779b97f4a7c15ULL) >> 32U) & mask();
+        return static_cast<std::size_t>(mix_seed(id, key_)) & mask();
     }
 
     void place(std::uint64_t id) noexcept
@@ -163,6 +182,7 @@ private:
     }
 
     std::size_t capacity_;
+    std::uint64_t key_ = 0;
     std::vector<entry> ring_;
     std::vector<std::uint64_t> table_; // 0 marks an empty slot; id 0 itself lives in has_zero_
     std::size_t head_ = 0;

@@ -15,12 +15,19 @@
 // second takes the rest; once it fills its share (it would take more), the second writes first,
 // into its own share, and the first takes whatever the second left. The bytes are moved so that
 // the section's layout is the same either way.
+//
+// Parts that talk on their own (payload_with_messages: SWIM) keep doing so: their timers run,
+// and their direct messages carry one more byte at the start of the section, the part's number
+// (0 for the first, 1 for the second), so that the answer reaches the part that asked. A
+// combination wants the node's periodic exchange when either part does (a part that has no say
+// always does), joins both parts to the seeds, and reports the member changes of both.
 
 #include "../random.hpp"
 #include "policy.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -60,10 +67,103 @@ public:
     {
         // Each part gets a seed of its own: two parts of one type must not make the same choices.
         if constexpr (payload_with_start<First, Address>) {
-            first_.start(payload_context<Address>{context.self, mix_seed(context.seed, 1), context.period});
+            first_.start(payload_context<Address>{context.self, mix_seed(context.seed, 1), context.period,
+                                                  context.max_message_bytes});
         }
         if constexpr (payload_with_start<Second, Address>) {
-            second_.start(payload_context<Address>{context.self, mix_seed(context.seed, 2), context.period});
+            second_.start(payload_context<Address>{context.self, mix_seed(context.seed, 2), context.period,
+                                                   context.max_message_bytes});
+        }
+    }
+
+    // clang-format 14 mangles concepts and requires-clauses: kept as written.
+    // clang-format off
+    /// The earlier of the parts' deadlines.
+    [[nodiscard]] std::chrono::nanoseconds next_deadline() const
+        requires payload_with_deadline<First> || payload_with_deadline<Second>
+    // clang-format on
+    {
+        return std::min(deadline_of(first_), deadline_of(second_));
+    }
+
+    // clang-format off
+    template <class Address>
+        requires payload_with_messages<First, Address> || payload_with_messages<Second, Address>
+    // clang-format on
+    void on_timer(std::chrono::nanoseconds now, outbox<Address>& out)
+    {
+        if constexpr (payload_with_messages<First, Address>) {
+            const auto scope = out.enter(0);
+            first_.on_timer(now, out);
+        }
+        if constexpr (payload_with_messages<Second, Address>) {
+            const auto scope = out.enter(1);
+            second_.on_timer(now, out);
+        }
+    }
+
+    // clang-format off
+    /// A direct message: its first byte names the part it is for.
+    template <class Address>
+        requires payload_with_messages<First, Address> || payload_with_messages<Second, Address>
+    // clang-format on
+    [[nodiscard]] bool receive(const Address& from, wire::reader& r, std::chrono::nanoseconds now, outbox<Address>& out)
+    {
+        const auto part = r.u8();
+        if (!r.ok()) {
+            return false;
+        }
+        if constexpr (payload_with_messages<First, Address>) {
+            if (part == 0) {
+                const auto scope = out.enter(0);
+                return first_.receive(from, r, now, out);
+            }
+        }
+        if constexpr (payload_with_messages<Second, Address>) {
+            if (part == 1) {
+                const auto scope = out.enter(1);
+                return second_.receive(from, r, now, out);
+            }
+        }
+        return false;
+    }
+
+    // clang-format off
+    [[nodiscard]] bool wants_exchange() const
+        requires payload_with_exchange_gate<First> || payload_with_exchange_gate<Second>
+    // clang-format on
+    {
+        return wants(first_) || wants(second_);
+    }
+
+    // clang-format off
+    template <class Address>
+        requires payload_with_join<First, Address> || payload_with_join<Second, Address>
+    // clang-format on
+    void join(std::span<const Address> seeds, std::chrono::nanoseconds now, outbox<Address>& out)
+    {
+        if constexpr (payload_with_join<First, Address>) {
+            const auto scope = out.enter(0);
+            first_.join(seeds, now, out);
+        }
+        if constexpr (payload_with_join<Second, Address>) {
+            const auto scope = out.enter(1);
+            second_.join(seeds, now, out);
+        }
+    }
+
+    // clang-format off
+    template <class F>
+        requires requires(First& a, F& f) { a.take_peer_changes(f); } ||
+                 requires(Second& b, F& f) { b.take_peer_changes(f); }
+    // clang-format on
+    void take_peer_changes(F&& f)
+    {
+        if constexpr (requires { first_.take_peer_changes(f); }) {
+            first_.take_peer_changes(f);
+        }
+        if constexpr (requires { second_.take_peer_changes(f); }) {
+            second_.take_peer_changes(f);
         }
     }
 
@@ -155,6 +255,26 @@ public:
     }
 
 private:
+    template <class P>
+    static std::chrono::nanoseconds deadline_of(const P& p)
+    {
+        if constexpr (payload_with_deadline<P>) {
+            return p.next_deadline();
+        } else {
+            return std::chrono::nanoseconds::max();
+        }
+    }
+
+    template <class P>
+    static bool wants(const P& p)
+    {
+        if constexpr (payload_with_exchange_gate<P>) {
+            return p.wants_exchange();
+        } else {
+            return true;
+        }
+    }
+
     // Writes one part's section at the start of `into`; false when it did not fit.
     template <class P>
     static bool write_part(P& part, std::span<std::byte> into, wire::message_kind kind, std::size_t& size)

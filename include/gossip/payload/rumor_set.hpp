@@ -188,6 +188,7 @@ public:
     {
         rng_ = pcg32(context.seed);
         origin_ = mix_seed(context.seed, 0x72756d6f72);
+        seen_.rekey(mix_seed(context.seed, 0x6b6579));
     }
 
     void on_period(std::chrono::nanoseconds /*now*/)

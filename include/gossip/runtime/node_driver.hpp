@@ -4,9 +4,13 @@
 // event loop the application already has (poll, epoll, kqueue, libuv, asio...):
 //
 //   fd()              the descriptor to watch for readability;
-//   next_deadline()   when on_deadline() must run next;
+//   next_deadline()   when on_deadline() must run next: the next period, or the payload's next
+//                     timer (a SWIM probe timeout) if that comes first;
 //   on_readable()     reads and handles what arrived, then sends the answers;
-//   on_deadline(now)  runs the period that is due, if one is, then sends.
+//   on_deadline(now)  runs the period and the payload's timers that are due, then sends.
+//
+// Ask next_deadline() again after on_readable() too: what arrives can set a payload timer (a
+// ping-req to relay, say) earlier than the one known before.
 //
 // run_loop drives one node with these and poll(); a process hosting many nodes on one thread
 // (a test, a benchmark) calls them for each. The driver calls nothing concurrently: call it from
@@ -79,7 +83,9 @@ public:
     }
 
     [[nodiscard]] int fd() const noexcept { return node_->transport().fd(); }
-    [[nodiscard]] clock::time_point next_deadline() const noexcept { return next_; }
+    [[nodiscard]] clock::time_point next_deadline() const noexcept { return std::min(next_, timer_deadline()); }
+    /// The next period alone.
+    [[nodiscard]] clock::time_point next_period() const noexcept { return next_; }
     [[nodiscard]] Node& node() noexcept { return *node_; }
 
     /// Handles the datagrams waiting, up to max_batches batches; returns how many were read.
@@ -99,9 +105,14 @@ public:
         return total;
     }
 
-    /// Runs the period if it is due at `now`; returns whether it ran.
+    /// Runs the period if it is due at `now`, and the payload's timers if they are; returns
+    /// whether the period ran.
     bool on_deadline(clock::time_point now = clock::now())
     {
+        if (timer_deadline() <= now) {
+            node_->on_timer();
+            node_->transport().flush();
+        }
         if (now < next_) {
             return false;
         }
@@ -117,14 +128,27 @@ public:
         return true;
     }
 
-    /// Runs a period now, whatever the schedule (a leave to announce, say), and sends it.
+    /// Runs a period now, whatever the schedule (a leave to announce, say), and the payload's
+    /// timers, and sends what they queued.
     void tick_now()
     {
         node_->tick();
+        node_->on_timer();
         node_->transport().flush();
     }
 
 private:
+    // The payload's next timer on the steady clock (the node's clock, when its transport keeps
+    // none of its own, is the steady clock's time since its epoch).
+    [[nodiscard]] clock::time_point timer_deadline() const noexcept
+    {
+        const auto at = node_->next_timer();
+        if (at >= std::chrono::duration_cast<std::chrono::nanoseconds>(clock::time_point::max().time_since_epoch())) {
+            return clock::time_point::max();
+        }
+        return clock::time_point(std::chrono::duration_cast<clock::duration>(at));
+    }
+
     double uniform01() { return static_cast<double>(rng_()) / 4294967296.0; }
 
     static std::uint64_t seed_for(const Node& node, std::uint64_t seed)

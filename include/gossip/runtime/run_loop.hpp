@@ -144,7 +144,8 @@ private:
         using payload_type = typename Node::payload_type;
         if constexpr (payload_with_leave<payload_type>) {
             if (options_.leave_announcements > 0) {
-                driver_.node().payload().leave();
+                driver_.node().leave();
+                driver_.node().transport().flush();
                 for (std::size_t i = 0; i < options_.leave_announcements; ++i) {
                     driver_.tick_now();
                 }

@@ -18,6 +18,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace gossip::transport {
@@ -87,6 +88,9 @@ public:
         if (!group_.empty()) {
             group_.push_back(0);
         }
+        if (!receive_delay_.empty()) {
+            receive_delay_.push_back(slowness{});
+        }
         return address{static_cast<std::uint32_t>(up_.size() - 1)};
     }
 
@@ -122,6 +126,33 @@ public:
         jitter_ = jitter;
     }
 
+    /// Makes a node slow to take in what arrives (an overloaded process): every datagram for
+    /// `a` arrives `delay` later than the network would bring it, plus up to `jitter` more at
+    /// random. Zero for both makes it ordinary again.
+    void set_receive_delay(address a, duration delay, duration jitter = duration::zero())
+    {
+        check(a);
+        if (delay < duration::zero() || jitter < duration::zero()) {
+            throw std::invalid_argument("in_memory_network: delay and jitter must not be negative");
+        }
+        if (receive_delay_.empty()) {
+            if (delay == duration::zero() && jitter == duration::zero()) {
+                return;
+            }
+            receive_delay_.assign(up_.size(), slowness{});
+        }
+        receive_delay_[a.index] = slowness{delay, jitter};
+    }
+
+    /// What set_receive_delay() gave `a`: its fixed delay and jitter.
+    [[nodiscard]] std::pair<duration, duration> receive_delay(address a) const noexcept
+    {
+        if (a.index >= receive_delay_.size()) {
+            return {duration::zero(), duration::zero()};
+        }
+        return {receive_delay_[a.index].delay, receive_delay_[a.index].jitter};
+    }
+
     /// A crashed node sends nothing, and what arrives for it is dropped. State is the node's
     /// business: the network only stops carrying its traffic.
     void crash(address a)
@@ -137,13 +168,14 @@ public:
     }
     [[nodiscard]] bool is_up(address a) const noexcept { return a.index < up_.size() && up_[a.index] != 0; }
 
-    /// Cuts the nodes in `side` off from everybody else (who stay together).
+    /// Cuts the nodes in `side` off from everybody else (who stay together); replaces any
+    /// earlier partition, and leaves cut links cut.
     void partition(std::span<const address> side)
     {
         for (auto a : side) {
             check(a);
         }
-        heal();
+        group_.clear();
         for (auto a : side) {
             set_group(a, 1);
         }
@@ -159,13 +191,43 @@ public:
         group_[a.index] = group;
     }
 
-    /// Every node reaches every other again.
-    void heal() noexcept { group_.clear(); }
+    /// Every node reaches every other again (cut links included).
+    void heal() noexcept
+    {
+        group_.clear();
+        cut_.clear();
+    }
+
+    /// Cuts the link between a and b, both ways, whatever the partition groups say: a broken
+    /// route, or a firewall rule, between two nodes that each still reach everybody else.
+    void cut_link(address a, address b)
+    {
+        check(a);
+        check(b);
+        const auto key = link_key(a, b);
+        const auto at = std::lower_bound(cut_.begin(), cut_.end(), key);
+        if (at == cut_.end() || *at != key) {
+            cut_.insert(at, key);
+        }
+    }
+
+    /// Restores a link cut_link() cut.
+    void restore_link(address a, address b) noexcept
+    {
+        const auto key = link_key(a, b);
+        const auto at = std::lower_bound(cut_.begin(), cut_.end(), key);
+        if (at != cut_.end() && *at == key) {
+            cut_.erase(at);
+        }
+    }
 
     /// Whether a datagram from `from` would get through to `to`; false for unknown addresses.
     [[nodiscard]] bool reachable(address from, address to) const noexcept
     {
         if (from.index >= up_.size() || to.index >= up_.size()) {
+            return false;
+        }
+        if (!cut_.empty() && std::binary_search(cut_.begin(), cut_.end(), link_key(from, to))) {
             return false;
         }
         return group_.empty() || group_[from.index] == group_[to.index];
@@ -211,6 +273,14 @@ public:
         if (jitter_ > duration::zero()) {
             at += duration{static_cast<duration::rep>(static_cast<double>(jitter_.count()) *
                                                       (static_cast<double>(rng_()) / 4294967296.0))};
+        }
+        if (!receive_delay_.empty()) {
+            const slowness& slow = receive_delay_[to.index];
+            at += slow.delay;
+            if (slow.jitter > duration::zero()) {
+                at += duration{static_cast<duration::rep>(static_cast<double>(slow.jitter.count()) *
+                                                          (static_cast<double>(rng_()) / 4294967296.0))};
+            }
         }
         store(entry{at.count(), next_seq_++, 0, static_cast<std::uint32_t>(bytes.size()), from.index, to.index}, bytes);
         return true;
@@ -265,8 +335,9 @@ public:
     /// Bytes the network itself holds (queue and arena capacity), for memory accounting.
     [[nodiscard]] std::size_t memory_bytes() const noexcept
     {
-        return up_.capacity() + group_.capacity() * sizeof(std::uint32_t) + queue_.capacity() * sizeof(entry) +
-               arena_.capacity() + spare_.capacity() + inbox_.capacity();
+        return up_.capacity() + group_.capacity() * sizeof(std::uint32_t) +
+               receive_delay_.capacity() * sizeof(slowness) + queue_.capacity() * sizeof(entry) + arena_.capacity() +
+               spare_.capacity() + inbox_.capacity();
     }
 
 private:
@@ -319,8 +390,22 @@ private:
         arena_.swap(spare_);
     }
 
+    struct slowness {
+        duration delay{0};
+        duration jitter{0};
+    };
+
+    [[nodiscard]] static std::uint64_t link_key(address a, address b) noexcept
+    {
+        const auto low = std::min(a.index, b.index);
+        const auto high = std::max(a.index, b.index);
+        return (std::uint64_t{low} << 32U) | high;
+    }
+
+    std::vector<std::uint64_t> cut_; // sorted; empty: no link cut
     std::vector<std::uint8_t> up_;
-    std::vector<std::uint32_t> group_; // empty: no partition
+    std::vector<std::uint32_t> group_;    // empty: no partition
+    std::vector<slowness> receive_delay_; // empty: nobody slow
     std::vector<entry> queue_;
     std::vector<std::byte> arena_;
     std::vector<std::byte> spare_;

@@ -3,7 +3,8 @@
 // The one datagram format every exchange uses (version 1, little-endian):
 //
 //   u16 magic 0x5347 ("GS") | u8 version | u8 kind | u16 body length (bytes after this field)
-//   (kind: 1 request, 2 reply, 3 follow-up; a follow-up never carries a view)
+//   (kind: 1 request, 2 reply, 3 follow-up, 4 direct; neither a follow-up nor a direct message
+//   ever carries a view)
 //   sender address (its codec) | u8 flags (bit 0: a view follows)
 //   [u16 count | count x (address, u32 age)]          only when flags bit 0 is set
 //   u16 payload length | payload bytes
@@ -33,6 +34,10 @@ enum class message_kind : std::uint8_t {
     /// A further step of the payloads' conversation after a reply (an anti-entropy comparison
     /// walking down a hash tree, say): payload only, answered only if the payload asks to.
     follow_up = 3,
+    /// A payload's own message, outside the exchanges: a SWIM ping, ack or ping-req, sent to a
+    /// member the payload chose (see gossip::outbox). Payload only; handed to the payload's
+    /// receive() and never answered by the node itself.
+    direct = 4,
 };
 
 /// Why a datagram was refused; none means it decoded.
@@ -41,7 +46,7 @@ enum class decode_error : std::uint8_t {
     truncated,            ///< ended before a field it announced
     bad_magic,            ///< not ours
     bad_version,          ///< a protocol version this build does not speak
-    bad_kind,             ///< neither request nor reply
+    bad_kind,             ///< not one of the message kinds
     bad_length,           ///< body length disagrees with the datagram's size
     bad_flags,            ///< reserved flag bits set
     bad_address,          ///< an address its codec refused
@@ -158,7 +163,7 @@ template <encodable Address>
         return out;
     }
     if (kind < static_cast<std::uint8_t>(message_kind::request) ||
-        kind > static_cast<std::uint8_t>(message_kind::follow_up)) {
+        kind > static_cast<std::uint8_t>(message_kind::direct)) {
         fail(decode_error::bad_kind);
         return out;
     }
@@ -177,7 +182,8 @@ template <encodable Address>
         return out;
     }
     out.has_view = (flags & flag_has_view) != 0;
-    if ((flags & ~flag_has_view) != 0 || (out.has_view && out.kind == message_kind::follow_up)) {
+    if ((flags & ~flag_has_view) != 0 ||
+        (out.has_view && (out.kind == message_kind::follow_up || out.kind == message_kind::direct))) {
         fail(decode_error::bad_flags);
         return out;
     }

@@ -57,6 +57,24 @@ public:
         }
     }
 
+    /// Overwrites an 8-bit field written earlier.
+    void patch_u8(std::size_t offset, std::uint8_t v) noexcept
+    {
+        if (offset < size_) {
+            out_[offset] = static_cast<std::byte>(v);
+        }
+    }
+
+    /// Overwrites a 64-bit field written earlier.
+    void patch_u64(std::size_t offset, std::uint64_t v) noexcept
+    {
+        if (offset + 8 <= size_) {
+            for (std::size_t i = 0; i < 8; ++i) {
+                out_[offset + i] = static_cast<std::byte>((v >> (8U * i)) & 0xFFU);
+            }
+        }
+    }
+
     /// The room not written yet, for a nested writer whose bytes are then kept with advance().
     [[nodiscard]] std::span<std::byte> unused() noexcept { return ok_ ? out_.subspan(size_) : std::span<std::byte>{}; }
 
