@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building gossip needs and the machine lacks, from Debian's/Ubuntu's archive:
-# a C++20 compiler, CMake, Ninja, doctest (tests), and on request Google Benchmark
+# a C++20 compiler, CMake, Ninja, doctest and libsodium (tests), and on request Google Benchmark
 # (GOSSIP_WITH_BENCHMARKS=1), Clang with its sanitizer and libFuzzer runtimes
 # (GOSSIP_WITH_CLANG=1), clang-format (GOSSIP_WITH_FORMAT=1), clang-tidy (GOSSIP_WITH_TIDY=1, for
 # scripts/tidy.sh, which ctest skips without it) and gnuplot (GOSSIP_WITH_GNUPLOT=1, for
@@ -13,6 +13,7 @@ command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 command -v ninja >/dev/null 2>&1 || missing+=(ninja-build)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 [ -f /usr/include/doctest/doctest.h ] || missing+=(doctest-dev)
+[ -f /usr/include/sodium.h ] || missing+=(libsodium-dev) # tests only: a cross-check of the AEAD
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkgconf) # for the pkg-config consumer test
 if [ "${GOSSIP_WITH_BENCHMARKS:-0}" = 1 ] && [ ! -f /usr/include/benchmark/benchmark.h ]; then
   missing+=(libbenchmark-dev)

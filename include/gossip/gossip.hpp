@@ -4,6 +4,9 @@
 
 #include "concepts.hpp"
 #include "config.hpp"
+#include "crypto/chacha20.hpp"
+#include "crypto/chacha20_poly1305.hpp"
+#include "crypto/poly1305.hpp"
 #include "descriptor.hpp"
 #include "gossip_node.hpp"
 #include "outbox.hpp"
@@ -35,6 +38,7 @@
 #include "statistics.hpp"
 #include "traits.hpp"
 #include "transport/in_memory.hpp"
+#include "transport/sealed.hpp"
 #include "transport/udp.hpp"
 #include "transport/udp_address.hpp"
 #include "version.hpp"

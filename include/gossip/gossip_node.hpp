@@ -179,6 +179,21 @@ public:
     void on_datagram(const address_type& from, std::span<const std::byte> bytes)
     {
         stats_.bytes_received += bytes.size();
+        if constexpr (transport_with_inbound<Transport>) {
+            const bool passed =
+                transport_.inbound(from, bytes, [&](std::span<const std::byte> inside) { on_message(from, inside); });
+            if (!passed) {
+                ++stats_.dropped_by_transport;
+            }
+        } else {
+            on_message(from, bytes);
+        }
+    }
+
+private:
+    // A datagram that passed the transport's inbound check (if it has one).
+    void on_message(const address_type& from, std::span<const std::byte> bytes)
+    {
         // The view is needed after decoding: start loading it now (a hint, free when cached).
         detail::prefetch(view_.descriptors().data(), view_.descriptors().size_bytes());
         struct sample_tag {};
@@ -231,6 +246,7 @@ public:
         }
     }
 
+public:
     /// The peer sampling service itself (getPeer() in Jelasity et al.): a peer drawn uniformly
     /// from the current view, or nothing while the view is empty. It draws from a random source
     /// of its own, seeded from the node's seed: a run stays reproducible, and asking for samples

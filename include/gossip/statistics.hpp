@@ -10,12 +10,14 @@ struct node_statistics {
     std::uint64_t cycles = 0; ///< active periods started
     std::uint64_t messages_sent = 0;
     std::uint64_t bytes_sent = 0;
-    std::uint64_t send_failures = 0;      ///< refused by the transport, or too large to send
-    std::uint64_t accepted = 0;           ///< datagrams decoded and applied
-    std::uint64_t bytes_received = 0;     ///< of every datagram, accepted or not
-    std::uint64_t dropped_malformed = 0;  ///< failed to decode, or the payload refused its section
-    std::uint64_t dropped_unexpected = 0; ///< well-formed but not for us: from ourselves, or a reply
-                                          ///< a push-only node never asks for
+    std::uint64_t send_failures = 0;        ///< refused by the transport, or too large to send
+    std::uint64_t accepted = 0;             ///< datagrams decoded and applied
+    std::uint64_t bytes_received = 0;       ///< of every datagram, accepted or not
+    std::uint64_t dropped_malformed = 0;    ///< failed to decode, or the payload refused its section
+    std::uint64_t dropped_unexpected = 0;   ///< well-formed but not for us: from ourselves, or a reply
+                                            ///< a push-only node never asks for
+    std::uint64_t dropped_by_transport = 0; ///< refused by the transport's inbound check (a sealed
+                                            ///< transport's forged, replayed or foreign datagrams)
 
     friend bool operator==(const node_statistics&, const node_statistics&) = default;
 };

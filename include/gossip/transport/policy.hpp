@@ -62,3 +62,19 @@ concept transport_with_clock = transport_policy<T> && requires(const T& t) {
 // clang-format on
 
 } // namespace gossip
+
+namespace gossip {
+
+// clang-format off
+/// Whether a transport checks or transforms what arrives before the node decodes it:
+/// `t.inbound(from, bytes, f)` calls f(bytes the node should read) and returns true, or returns
+/// false, having counted why, for a datagram the node must not see (transport::sealed refuses
+/// forged and replayed ones this way). gossip_node::on_datagram goes through it.
+template <class T>
+concept transport_with_inbound = transport_policy<T> &&
+    requires(T& t, const typename T::address_type& from, std::span<const std::byte> bytes) {
+    { t.inbound(from, bytes, [](std::span<const std::byte>) {}) } -> std::same_as<bool>;
+};
+// clang-format on
+
+} // namespace gossip

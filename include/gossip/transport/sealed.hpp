@@ -1,0 +1,464 @@
+#pragma once
+
+// transport::sealed<Inner>: every datagram encrypted and authenticated with ChaCha20-Poly1305
+// (RFC 8439) under a cluster key, so that a stranger can neither read nor forge nor replay one.
+// It wraps any transport (udp, in_memory, another decorator) and keeps its address type.
+//
+// A sealed datagram:
+//   u8 0xC5 (format) | u8 key id | u64 sender epoch | u32 counter | u32 timestamp (s)
+//   | ciphertext | 16-byte tag
+// The 18-byte header and the cluster label are the associated data: a datagram sealed for
+// another cluster, or with any header byte changed, fails its tag. The key id selects the key
+// (no trial decryption); an unknown id is refused before any cryptography.
+//
+// Nonces. The nonce is the epoch and the counter (12 bytes). All members share a key, so a
+// nonce must be unique across senders, not only within one: each sealed transport draws its
+// 64-bit epoch from std::random_device when it is made, and counts datagrams from 0. Two members
+// collide only if they draw the same epoch: for a million member lifetimes under one key the
+// chance is below 2^-24 (birthday bound, 10^12 / 2^65). When the counter would wrap, a new epoch
+// is drawn. Unlike random 96-bit nonces, a counter never repeats within an epoch, and unlike a
+// counter alone it needs no coordination between members or state kept across restarts.
+//
+// Replays. A receiver keeps, for each epoch it heard from lately, the highest counter and a
+// 64-bit window below it, and refuses a counter it saw or one below the window. The sender's
+// timestamp bounds that state: a datagram more than `max_clock_skew` away from the receiver's
+// clock is refused, and an epoch silent for twice that long is forgotten, since any datagram of
+// it would then be refused by its timestamp. Clocks must therefore agree within max_clock_skew
+// (2 minutes by default); in a simulation, the inner transport's clock is used. At most
+// `max_senders` epochs are tracked; past that, new ones are refused (counted) rather than old
+// ones forgotten, which would let their datagrams be replayed.
+//
+// Rotation without downtime: install() a new key everywhere, use() it everywhere, then remove()
+// the old one; members accept every installed key throughout. Plaintext to sealed: stage
+// send_plain (accept both, send plain) everywhere, then send_sealed, then require_sealed.
+
+#include "../crypto/chacha20_poly1305.hpp"
+#include "../detail/flag_guard.hpp"
+#include "policy.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <random>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace gossip::transport {
+
+/// The upgrade path from plaintext: every stage accepts sealed datagrams, and all but the last
+/// accept plaintext ones.
+enum class sealing_stage {
+    send_plain,     ///< send plaintext; accept both (members are being given keys)
+    send_sealed,    ///< send sealed; accept both (some members may still send plaintext)
+    require_sealed, ///< send sealed; refuse plaintext
+};
+
+/// How a sealed transport authenticates, which stage of the upgrade it is at, and what it tracks.
+struct sealed_options {
+    /// Authenticated with every datagram and never sent: clusters with other labels (or the
+    /// same keys) cannot talk to each other.
+    std::string label;
+    sealing_stage stage = sealing_stage::require_sealed;
+    /// The most the sender's clock may differ from the receiver's.
+    std::chrono::seconds max_clock_skew{120};
+    /// Senders (epochs) tracked for replays at once.
+    std::size_t max_senders = 65'536;
+};
+
+/// Why sealed datagrams were refused, each counted once.
+struct sealed_statistics {
+    std::uint64_t sealed_sent = 0;
+    std::uint64_t plain_sent = 0;
+    std::uint64_t opened = 0;            ///< sealed datagrams authenticated and handed on
+    std::uint64_t plain_accepted = 0;    ///< plaintext handed on (stages that accept it)
+    std::uint64_t refused_plain = 0;     ///< plaintext under require_sealed
+    std::uint64_t refused_short = 0;     ///< too short for a header and a tag, or another format
+    std::uint64_t refused_key = 0;       ///< a key id not installed
+    std::uint64_t refused_tag = 0;       ///< forged, tampered, another label or another key
+    std::uint64_t refused_replay = 0;    ///< a counter already seen, or below the window
+    std::uint64_t refused_clock = 0;     ///< a timestamp outside max_clock_skew
+    std::uint64_t refused_senders = 0;   ///< max_senders epochs tracked already
+    std::uint64_t refused_too_large = 0; ///< sends that would not fit a datagram once sealed
+
+    [[nodiscard]] std::uint64_t refused() const noexcept
+    {
+        return refused_plain + refused_short + refused_key + refused_tag + refused_replay + refused_clock +
+               refused_senders;
+    }
+};
+
+/// A key and the id that selects it on the wire.
+struct sealing_key {
+    std::uint8_t id = 0;
+    crypto::chacha20_key bytes{};
+};
+
+/// The keys a member accepts, and the one it seals with.
+class keyring {
+public:
+    /// Installs (or replaces) a key; the first installed becomes primary.
+    void install(const sealing_key& key)
+    {
+        const auto it = find(key.id);
+        if (it != keys_.end()) {
+            it->bytes = key.bytes;
+        } else {
+            keys_.push_back(key);
+        }
+        if (!primary_) {
+            primary_ = key.id;
+        }
+    }
+
+    /// Seals with key `id` from now on.
+    void use(std::uint8_t id)
+    {
+        if (find(id) == keys_.end()) {
+            throw std::invalid_argument("gossip::transport::keyring: key " + std::to_string(id) +
+                                        " is not installed, so it cannot be primary");
+        }
+        primary_ = id;
+    }
+
+    /// Stops accepting key `id`. The primary key cannot be removed: use() another first.
+    void remove(std::uint8_t id)
+    {
+        if (primary_ == id) {
+            throw std::invalid_argument("gossip::transport::keyring: key " + std::to_string(id) +
+                                        " is primary; use() another before removing it");
+        }
+        const auto it = find(id);
+        if (it != keys_.end()) {
+            keys_.erase(it);
+        }
+    }
+
+    [[nodiscard]] bool empty() const noexcept { return keys_.empty(); }
+    [[nodiscard]] std::size_t size() const noexcept { return keys_.size(); }
+    [[nodiscard]] std::optional<std::uint8_t> primary() const noexcept { return primary_; }
+    [[nodiscard]] bool contains(std::uint8_t id) const noexcept
+    {
+        return std::any_of(keys_.begin(), keys_.end(), [&](const sealing_key& k) { return k.id == id; });
+    }
+
+    /// The key with id `id`, or nullptr.
+    [[nodiscard]] const crypto::chacha20_key* key(std::uint8_t id) const noexcept
+    {
+        for (const auto& k : keys_) {
+            if (k.id == id) {
+                return &k.bytes;
+            }
+        }
+        return nullptr;
+    }
+
+private:
+    std::vector<sealing_key>::iterator find(std::uint8_t id)
+    {
+        return std::find_if(keys_.begin(), keys_.end(), [&](const sealing_key& k) { return k.id == id; });
+    }
+
+    std::vector<sealing_key> keys_; // a handful: a linear search beats hashing
+    std::optional<std::uint8_t> primary_;
+};
+
+// clang-format 14 mangles concepts and requires-clauses: kept as written.
+// clang-format off
+/// Inner, with every datagram sealed on the way out and opened (or refused) on the way in;
+/// the header comment above has the format, the nonces and the replay rules.
+template <class Inner>
+    requires transport_policy<Inner>
+// clang-format on
+class sealed {
+public:
+    using address_type = typename Inner::address_type;
+
+    static constexpr std::uint8_t format = 0xC5;
+    static constexpr std::size_t header_bytes = 1 + 1 + 8 + 4 + 4;
+    static constexpr std::size_t overhead = header_bytes + crypto::aead_tag_bytes;
+
+    sealed(Inner inner, keyring keys, sealed_options options = {})
+        : inner_(std::move(inner)), keys_(std::move(keys)), options_(std::move(options)), epoch_(draw_epoch())
+    {
+        if (keys_.empty() && options_.stage != sealing_stage::send_plain) {
+            throw std::invalid_argument(
+                "gossip::transport::sealed: no key installed; install one, or start at stage send_plain");
+        }
+        if (options_.max_clock_skew <= std::chrono::seconds::zero() || options_.max_senders == 0) {
+            throw std::invalid_argument("gossip::transport::sealed: max_clock_skew and max_senders must be positive");
+        }
+    }
+
+    // --- transport_policy -------------------------------------------------------------------
+    [[nodiscard]] address_type local_address() const { return inner_.local_address(); }
+
+    bool send(const address_type& to, std::span<const std::byte> bytes)
+    {
+        if (options_.stage == sealing_stage::send_plain) {
+            ++stats_.plain_sent;
+            return inner_.send(to, bytes);
+        }
+        const auto id = keys_.primary();
+        const auto* key = id ? keys_.key(*id) : nullptr;
+        if (key == nullptr) {
+            return false; // a keyring emptied under a sealing stage: nothing to seal with
+        }
+        if (bytes.size() > max_plaintext) {
+            ++stats_.refused_too_large;
+            return false;
+        }
+        if (counter_ == std::numeric_limits<std::uint32_t>::max()) {
+            epoch_ = draw_epoch(); // a new epoch rather than a repeated nonce
+            counter_ = 0;
+        }
+        const std::uint32_t counter = counter_++;
+        buffer_.resize(overhead + bytes.size());
+        std::byte* h = buffer_.data();
+        h[0] = std::byte{format};
+        h[1] = std::byte{*id};
+        put_u64(h + 2, epoch_);
+        crypto::detail::store32_le(h + 10, counter);
+        crypto::detail::store32_le(h + 14, seconds_now());
+        const auto nonce = nonce_of(h);
+        const auto aad = associated_data(aad_, std::span<const std::byte>(h, header_bytes));
+        const auto body = std::span(buffer_).subspan(header_bytes, bytes.size());
+        const auto tag = crypto::seal(*key, nonce, aad, bytes, body);
+        std::copy(tag.begin(), tag.end(), buffer_.begin() + static_cast<std::ptrdiff_t>(header_bytes + bytes.size()));
+        ++stats_.sealed_sent;
+        return inner_.send(to, buffer_);
+    }
+
+    /// Opens what arrived for the node: f(plaintext) for an authentic, fresh datagram (or a
+    /// plaintext one where the stage accepts it); false, counted, otherwise.
+    template <class F>
+    bool inbound(const address_type& /*from*/, std::span<const std::byte> bytes, F&& f)
+    {
+        if (bytes.empty() || std::to_integer<std::uint8_t>(bytes[0]) != format) {
+            if (options_.stage == sealing_stage::require_sealed) {
+                ++(looks_plain(bytes) ? stats_.refused_plain : stats_.refused_short);
+                return false;
+            }
+            ++stats_.plain_accepted;
+            f(bytes);
+            return true;
+        }
+        if (bytes.size() < overhead) {
+            ++stats_.refused_short;
+            return false;
+        }
+        const std::byte* h = bytes.data();
+        const auto* key = keys_.key(std::to_integer<std::uint8_t>(h[1]));
+        if (key == nullptr) {
+            ++stats_.refused_key;
+            return false;
+        }
+        const std::uint64_t epoch = get_u64(h + 2);
+        const std::uint32_t counter = crypto::detail::load32_le(h + 10);
+        const std::uint32_t stamp = crypto::detail::load32_le(h + 14);
+        const std::size_t body_size = bytes.size() - overhead;
+        const auto body = bytes.subspan(header_bytes, body_size);
+        const auto tag = std::span<const std::byte, crypto::aead_tag_bytes>(bytes.data() + header_bytes + body_size,
+                                                                            crypto::aead_tag_bytes);
+        // A transport may deliver from inside a send made while a datagram is being handled:
+        // a nested call decrypts into a buffer of its own.
+        std::vector<std::byte> nested;
+        std::vector<std::byte>& plain = opening_ ? nested : plain_;
+        std::vector<std::byte>& aad = opening_ ? nested_aad_ : aad_;
+        const gossip::detail::flag_guard guard(opening_);
+        plain.resize(body_size);
+        associated_data(aad, bytes.first(header_bytes));
+        if (!crypto::open(*key, nonce_of(h), aad, body, tag, plain)) {
+            ++stats_.refused_tag;
+            return false;
+        }
+        // Authentic: now its time and its counter are worth believing, and remembering.
+        const std::int64_t now = seconds_now();
+        const std::int64_t skew = options_.max_clock_skew.count();
+        if (std::int64_t{stamp} < now - skew || std::int64_t{stamp} > now + skew) {
+            ++stats_.refused_clock;
+            return false;
+        }
+        if (!fresh(epoch, counter, now)) {
+            return false;
+        }
+        ++stats_.opened;
+        f(std::span<const std::byte>(plain));
+        return true;
+    }
+
+    // --- what the loops and the simulator need of the inner transport -----------------------
+    // clang-format off
+    [[nodiscard]] int fd() const noexcept
+        requires requires(const Inner& i) { i.fd(); }
+    {
+        return inner_.fd();
+    }
+
+    template <class Deliver>
+    std::size_t receive(Deliver&& deliver)
+        requires requires(Inner& i) { i.receive(std::declval<Deliver&>()); }
+    {
+        return inner_.receive(std::forward<Deliver>(deliver)); // the node opens them (inbound)
+    }
+
+    void flush()
+        requires requires(Inner& i) { i.flush(); }
+    {
+        inner_.flush();
+    }
+
+    [[nodiscard]] std::chrono::nanoseconds now() const
+        requires transport_with_clock<Inner>
+    {
+        return inner_.now();
+    }
+    // clang-format on
+
+    // --- keys and stages, on a running member -----------------------------------------------
+    [[nodiscard]] keyring& keys() noexcept { return keys_; }
+    [[nodiscard]] const keyring& keys() const noexcept { return keys_; }
+    void set_stage(sealing_stage s)
+    {
+        if (s != sealing_stage::send_plain && !keys_.primary()) {
+            throw std::invalid_argument("gossip::transport::sealed: no primary key to seal with");
+        }
+        options_.stage = s;
+    }
+    [[nodiscard]] sealing_stage stage() const noexcept { return options_.stage; }
+
+    [[nodiscard]] const sealed_statistics& statistics() const noexcept { return stats_; }
+    [[nodiscard]] Inner& inner() noexcept { return inner_; }
+    [[nodiscard]] const Inner& inner() const noexcept { return inner_; }
+    [[nodiscard]] std::size_t senders_tracked() const noexcept { return windows_.size(); }
+
+    /// The largest datagram the node may hand over: the inner limit less the sealing overhead.
+    static constexpr std::size_t max_plaintext = 65'507 - overhead;
+
+private:
+    struct window {
+        std::uint32_t highest = 0;
+        std::uint64_t seen = 0; ///< bit i: highest - i was seen
+        std::int64_t last = 0;  ///< receiver's seconds when last accepted
+    };
+
+    static std::uint64_t draw_epoch()
+    {
+        std::random_device device;
+        return (std::uint64_t{device()} << 32U) | device();
+    }
+
+    static void put_u64(std::byte* p, std::uint64_t v) noexcept
+    {
+        crypto::detail::store32_le(p, static_cast<std::uint32_t>(v));
+        crypto::detail::store32_le(p + 4, static_cast<std::uint32_t>(v >> 32U));
+    }
+
+    [[nodiscard]] static std::uint64_t get_u64(const std::byte* p) noexcept
+    {
+        return std::uint64_t{crypto::detail::load32_le(p)} | (std::uint64_t{crypto::detail::load32_le(p + 4)} << 32U);
+    }
+
+    [[nodiscard]] static crypto::chacha20_nonce nonce_of(const std::byte* header) noexcept
+    {
+        crypto::chacha20_nonce n{};
+        std::copy_n(header + 2, n.size(), n.begin()); // epoch then counter
+        return n;
+    }
+
+    // The header, then the label, into scratch kept between datagrams.
+    std::span<const std::byte> associated_data(std::vector<std::byte>& out, std::span<const std::byte> header) const
+    {
+        out.assign(header.begin(), header.end());
+        const auto label = std::as_bytes(std::span(options_.label));
+        out.insert(out.end(), label.begin(), label.end());
+        return out;
+    }
+
+    [[nodiscard]] static bool looks_plain(std::span<const std::byte> bytes) noexcept
+    {
+        return bytes.size() >= 2 && bytes[0] == std::byte{0x47} && bytes[1] == std::byte{0x53}; // "GS"
+    }
+
+    [[nodiscard]] std::uint32_t seconds_now() const
+    {
+        if constexpr (transport_with_clock<Inner>) {
+            // Simulated time: seconds from the network's origin, shifted off zero.
+            return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(inner_.now()).count() +
+                                              simulated_origin);
+        } else {
+            return static_cast<std::uint32_t>(
+                std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                    .count());
+        }
+    }
+
+    // Whether (epoch, counter) is new; remembers it when it is.
+    bool fresh(std::uint64_t epoch, std::uint32_t counter, std::int64_t now)
+    {
+        auto it = windows_.find(epoch);
+        if (it == windows_.end()) {
+            if (windows_.size() >= options_.max_senders) {
+                forget_silent(now);
+                if (windows_.size() >= options_.max_senders) {
+                    ++stats_.refused_senders;
+                    return false;
+                }
+            }
+            it = windows_.emplace(epoch, window{counter, 1, now}).first;
+            return true;
+        }
+        window& w = it->second;
+        if (counter > w.highest) {
+            const std::uint32_t shift = counter - w.highest;
+            w.seen = shift >= 64 ? 1 : (w.seen << shift) | 1U;
+            w.highest = counter;
+        } else {
+            const std::uint32_t back = w.highest - counter;
+            const std::uint64_t bit = back >= 64 ? 0 : std::uint64_t{1} << back;
+            if (bit == 0 || (w.seen & bit) != 0) {
+                ++stats_.refused_replay;
+                return false;
+            }
+            w.seen |= bit;
+        }
+        w.last = now;
+        if (++accepted_since_sweep_ >= 4096) {
+            forget_silent(now);
+        }
+        return true;
+    }
+
+    // Epochs silent for twice the skew cannot be replayed any more: their timestamps are stale.
+    void forget_silent(std::int64_t now)
+    {
+        accepted_since_sweep_ = 0;
+        const std::int64_t horizon = 2 * options_.max_clock_skew.count();
+        std::erase_if(windows_, [&](const auto& e) { return now - e.second.last > horizon; });
+    }
+
+    static constexpr std::int64_t simulated_origin = 1'000'000'000;
+
+    Inner inner_;
+    keyring keys_;
+    sealed_options options_;
+    std::uint64_t epoch_;
+    std::uint32_t counter_ = 0;
+    std::vector<std::byte> buffer_;
+    std::vector<std::byte> plain_;
+    std::vector<std::byte> aad_;
+    std::vector<std::byte> nested_aad_;
+    bool opening_ = false;
+    std::unordered_map<std::uint64_t, window> windows_;
+    std::size_t accepted_since_sweep_ = 0;
+    sealed_statistics stats_;
+};
+
+} // namespace gossip::transport
