@@ -15,6 +15,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -317,6 +318,41 @@ TEST_CASE("sealed: a plaintext cluster upgrades to sealed in three stages withou
     CHECK_FALSE(p.offer(std::vector<std::byte>{std::byte{0x47}, std::byte{0x53}}));
 }
 
+TEST_CASE("sealed: a sealed transport cannot be copied, and one moved from never reuses a nonce")
+{
+    static_assert(!std::is_copy_constructible_v<sealed<in_memory>>);
+    static_assert(!std::is_copy_assignable_v<sealed<in_memory>>);
+    // An inner transport that still sends once moved from (in_memory's endpoints do not).
+    struct keeper {
+        using address_type = in_memory_address;
+        std::vector<std::vector<std::byte>>* out = nullptr;
+        [[nodiscard]] address_type local_address() const { return address_type{0}; }
+        bool send(const address_type&, std::span<const std::byte> bytes)
+        {
+            out->emplace_back(bytes.begin() + 2, bytes.begin() + 14); // epoch and counter
+            return true;
+        }
+    };
+    std::vector<std::vector<std::byte>> nonces;
+    sealed<keeper> first(keeper{&nonces}, ring({key_of(1, 7)}), labelled("c"));
+    REQUIRE(first.send(in_memory_address{1}, bytes_of("one")));
+    sealed<keeper> second(std::move(first));
+    REQUIRE(second.send(in_memory_address{1}, bytes_of("two")));
+    // What is moved from has no keys left to seal with; given one again, it starts a new epoch.
+    CHECK_FALSE(first.send(in_memory_address{1}, bytes_of("lost"))); // NOLINT(bugprone-use-after-move)
+    CHECK(first.statistics().unsealable == 1);
+    first.keys().install(key_of(1, 7));
+    first.keys().use(1);
+    REQUIRE(first.send(in_memory_address{1}, bytes_of("three")));
+    REQUIRE(nonces.size() == 3);
+    CHECK(nonces[0] != nonces[1]);
+    CHECK(nonces[1] != nonces[2]);
+    CHECK(nonces[0] != nonces[2]);
+    // The moved-to transport went on with the epoch; the moved-from one drew a new one.
+    CHECK(std::equal(nonces[0].begin(), nonces[0].begin() + 8, nonces[1].begin()));
+    CHECK_FALSE(std::equal(nonces[0].begin(), nonces[0].begin() + 8, nonces[2].begin()));
+}
+
 TEST_CASE("sealed: impossible setups are refused with the reason")
 {
     in_memory_network net(1);
@@ -324,6 +360,9 @@ TEST_CASE("sealed: impossible setups are refused with the reason")
                          doctest::Contains("no key"), std::invalid_argument);
     sealed_options o = labelled("c");
     o.max_clock_skew = 0s;
+    CHECK_THROWS_WITH_AS(sealed<in_memory>(net.endpoint(in_memory_address{0}), ring({key_of(1, 1)}), o),
+                         doctest::Contains("max_clock_skew"), std::invalid_argument);
+    o.max_clock_skew = 25h;
     CHECK_THROWS_WITH_AS(sealed<in_memory>(net.endpoint(in_memory_address{0}), ring({key_of(1, 1)}), o),
                          doctest::Contains("max_clock_skew"), std::invalid_argument);
     sealed<in_memory> plain(net.endpoint(in_memory_address{0}), keyring{}, labelled("c", sealing_stage::send_plain));

@@ -1,7 +1,8 @@
 #pragma once
 
 // transport::sealed<Inner>: every datagram encrypted and authenticated with ChaCha20-Poly1305
-// (RFC 8439) under a cluster key, so that a stranger can neither read nor forge nor replay one.
+// (RFC 8439) under a cluster key, so that a stranger can neither read nor forge one, nor replay
+// one to the member it was sent to.
 // It wraps any transport (udp, in_memory, another decorator) and keeps its address type.
 //
 // A sealed datagram:
@@ -28,12 +29,21 @@
 // `max_senders` epochs are tracked; past that, new ones are refused (counted) rather than old
 // ones forgotten, which would let their datagrams be replayed.
 //
+// What it does not do. The receiver's address is not authenticated: a datagram captured on its
+// way to one member can be replayed once to each other member within max_clock_skew (binding
+// it to the destination would refuse everything behind a wildcard bind or NAT). Payloads take
+// such a copy as they take a duplicate: membership and store updates are idempotent. A member
+// whose clock steps back by more than max_clock_skew after a sender fell silent can accept that
+// sender's older datagrams again. Nor is the source address: answers go to `from`, as without
+// sealing. A process cloned after construction (fork, a VM snapshot) shares its epoch: seal
+// with a transport made after the clone.
+//
 // Rotation without downtime: install() a new key everywhere, use() it everywhere, then remove()
 // the old one; members accept every installed key throughout. Plaintext to sealed: stage
 // send_plain (accept both, send plain) everywhere, then send_sealed, then require_sealed.
 
 #include "../crypto/chacha20_poly1305.hpp"
-#include "../detail/flag_guard.hpp"
+#include "../random.hpp"
 #include "policy.hpp"
 
 #include <algorithm>
@@ -47,6 +57,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -87,6 +98,7 @@ struct sealed_statistics {
     std::uint64_t refused_clock = 0;     ///< a timestamp outside max_clock_skew
     std::uint64_t refused_senders = 0;   ///< max_senders epochs tracked already
     std::uint64_t refused_too_large = 0; ///< sends that would not fit a datagram once sealed
+    std::uint64_t unsealable = 0;        ///< sends under a sealing stage with no primary key
 
     [[nodiscard]] std::uint64_t refused() const noexcept
     {
@@ -192,10 +204,39 @@ public:
             throw std::invalid_argument(
                 "gossip::transport::sealed: no key installed; install one, or start at stage send_plain");
         }
-        if (options_.max_clock_skew <= std::chrono::seconds::zero() || options_.max_senders == 0) {
-            throw std::invalid_argument("gossip::transport::sealed: max_clock_skew and max_senders must be positive");
+        if (options_.max_clock_skew <= std::chrono::seconds::zero() ||
+            options_.max_clock_skew > std::chrono::hours{24} || options_.max_senders == 0) {
+            throw std::invalid_argument("gossip::transport::sealed: max_clock_skew must be within (0, 1 day], and "
+                                        "max_senders positive");
         }
     }
+
+    // A copy would seal with the same epoch and counters as its original: the same nonces under
+    // the same key, which gives away plaintexts and the authenticator. So no copies; and what
+    // is moved from starts a new epoch should it ever send again.
+    sealed(const sealed&) = delete;
+    sealed& operator=(const sealed&) = delete;
+    sealed(sealed&& other) noexcept(std::is_nothrow_move_constructible_v<Inner>)
+        : inner_(std::move(other.inner_)), keys_(std::move(other.keys_)), options_(std::move(other.options_)),
+          epoch_(other.epoch_), counter_(other.counter_), windows_(std::move(other.windows_)), stats_(other.stats_)
+    {
+        other.counter_ = std::numeric_limits<std::uint32_t>::max(); // its next send draws an epoch
+    }
+    sealed& operator=(sealed&& other) noexcept(std::is_nothrow_move_assignable_v<Inner>)
+    {
+        if (this != &other) {
+            inner_ = std::move(other.inner_);
+            keys_ = std::move(other.keys_);
+            options_ = std::move(other.options_);
+            epoch_ = other.epoch_;
+            counter_ = other.counter_;
+            windows_ = std::move(other.windows_);
+            stats_ = other.stats_;
+            other.counter_ = std::numeric_limits<std::uint32_t>::max();
+        }
+        return *this;
+    }
+    ~sealed() = default;
 
     // --- transport_policy -------------------------------------------------------------------
     [[nodiscard]] address_type local_address() const { return inner_.local_address(); }
@@ -209,7 +250,8 @@ public:
         const auto id = keys_.primary();
         const auto* key = id ? keys_.key(*id) : nullptr;
         if (key == nullptr) {
-            return false; // a keyring emptied under a sealing stage: nothing to seal with
+            ++stats_.unsealable; // a keyring emptied under a sealing stage: nothing to seal with
+            return false;
         }
         if (bytes.size() > max_plaintext) {
             ++stats_.refused_too_large;
@@ -220,20 +262,27 @@ public:
             counter_ = 0;
         }
         const std::uint32_t counter = counter_++;
-        buffer_.resize(overhead + bytes.size());
-        std::byte* h = buffer_.data();
+        // A transport that delivers at once may have this member answer from inside the send
+        // below: a nested send seals into buffers of its own.
+        std::vector<std::byte> nested_buffer;
+        std::vector<std::byte> nested_aad;
+        std::vector<std::byte>& buffer = sending_ > 0 ? nested_buffer : buffer_;
+        std::vector<std::byte>& aad_scratch = sending_ > 0 ? nested_aad : aad_;
+        const depth_guard depth(sending_);
+        buffer.resize(overhead + bytes.size());
+        std::byte* h = buffer.data();
         h[0] = std::byte{format};
         h[1] = std::byte{*id};
         put_u64(h + 2, epoch_);
         crypto::detail::store32_le(h + 10, counter);
-        crypto::detail::store32_le(h + 14, seconds_now());
+        crypto::detail::store32_le(h + 14, static_cast<std::uint32_t>(seconds_now())); // mod 2^32
         const auto nonce = nonce_of(h);
-        const auto aad = associated_data(aad_, std::span<const std::byte>(h, header_bytes));
-        const auto body = std::span(buffer_).subspan(header_bytes, bytes.size());
+        const auto aad = associated_data(aad_scratch, std::span<const std::byte>(h, header_bytes));
+        const auto body = std::span(buffer).subspan(header_bytes, bytes.size());
         const auto tag = crypto::seal(*key, nonce, aad, bytes, body);
-        std::copy(tag.begin(), tag.end(), buffer_.begin() + static_cast<std::ptrdiff_t>(header_bytes + bytes.size()));
+        std::copy(tag.begin(), tag.end(), buffer.begin() + static_cast<std::ptrdiff_t>(header_bytes + bytes.size()));
         ++stats_.sealed_sent;
-        return inner_.send(to, buffer_);
+        return inner_.send(to, buffer);
     }
 
     /// Opens what arrived for the node: f(plaintext) for an authentic, fresh datagram (or a
@@ -268,11 +317,12 @@ public:
         const auto tag = std::span<const std::byte, crypto::aead_tag_bytes>(bytes.data() + header_bytes + body_size,
                                                                             crypto::aead_tag_bytes);
         // A transport may deliver from inside a send made while a datagram is being handled:
-        // a nested call decrypts into a buffer of its own.
-        std::vector<std::byte> nested;
-        std::vector<std::byte>& plain = opening_ ? nested : plain_;
-        std::vector<std::byte>& aad = opening_ ? nested_aad_ : aad_;
-        const gossip::detail::flag_guard guard(opening_);
+        // a nested call decrypts into buffers of its own.
+        std::vector<std::byte> nested_plain;
+        std::vector<std::byte> nested_aad;
+        std::vector<std::byte>& plain = opening_ > 0 ? nested_plain : plain_;
+        std::vector<std::byte>& aad = opening_ > 0 ? nested_aad : aad_;
+        const depth_guard depth(opening_);
         plain.resize(body_size);
         associated_data(aad, bytes.first(header_bytes));
         if (!crypto::open(*key, nonce_of(h), aad, body, tag, plain)) {
@@ -282,7 +332,10 @@ public:
         // Authentic: now its time and its counter are worth believing, and remembering.
         const std::int64_t now = seconds_now();
         const std::int64_t skew = options_.max_clock_skew.count();
-        if (std::int64_t{stamp} < now - skew || std::int64_t{stamp} > now + skew) {
+        // The stamp is the sender's seconds modulo 2^32: compared by difference, which stays
+        // right across the wrap (in 2106).
+        const auto off = static_cast<std::int32_t>(stamp - static_cast<std::uint32_t>(now));
+        if (off < -skew || off > skew) {
             ++stats_.refused_clock;
             return false;
         }
@@ -349,10 +402,15 @@ private:
         std::int64_t last = 0;  ///< receiver's seconds when last accepted
     };
 
-    static std::uint64_t draw_epoch()
+    // The system's random source (getrandom on Linux), mixed with the time and this object's
+    // address, so that even a deterministic random_device would not give every member the
+    // same epoch.
+    [[nodiscard]] std::uint64_t draw_epoch() const
     {
         std::random_device device;
-        return (std::uint64_t{device()} << 32U) | device();
+        const std::uint64_t random = (std::uint64_t{device()} << 32U) | device();
+        const auto ticks = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+        return random ^ mix_seed(ticks, reinterpret_cast<std::uintptr_t>(this));
     }
 
     static void put_u64(std::byte* p, std::uint64_t v) noexcept
@@ -387,16 +445,14 @@ private:
         return bytes.size() >= 2 && bytes[0] == std::byte{0x47} && bytes[1] == std::byte{0x53}; // "GS"
     }
 
-    [[nodiscard]] std::uint32_t seconds_now() const
+    [[nodiscard]] std::int64_t seconds_now() const
     {
         if constexpr (transport_with_clock<Inner>) {
             // Simulated time: seconds from the network's origin, shifted off zero.
-            return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(inner_.now()).count() +
-                                              simulated_origin);
+            return std::chrono::duration_cast<std::chrono::seconds>(inner_.now()).count() + simulated_origin;
         } else {
-            return static_cast<std::uint32_t>(
-                std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-                    .count());
+            return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
         }
     }
 
@@ -406,7 +462,10 @@ private:
         auto it = windows_.find(epoch);
         if (it == windows_.end()) {
             if (windows_.size() >= options_.max_senders) {
-                forget_silent(now);
+                if (now != last_full_sweep_) { // at most one sweep a second while full
+                    last_full_sweep_ = now;
+                    forget_silent(now);
+                }
                 if (windows_.size() >= options_.max_senders) {
                     ++stats_.refused_senders;
                     return false;
@@ -446,6 +505,14 @@ private:
 
     static constexpr std::int64_t simulated_origin = 1'000'000'000;
 
+    struct depth_guard {
+        explicit depth_guard(int& depth) noexcept : depth_(depth) { ++depth_; }
+        depth_guard(const depth_guard&) = delete;
+        depth_guard& operator=(const depth_guard&) = delete;
+        ~depth_guard() { --depth_; }
+        int& depth_;
+    };
+
     Inner inner_;
     keyring keys_;
     sealed_options options_;
@@ -454,8 +521,9 @@ private:
     std::vector<std::byte> buffer_;
     std::vector<std::byte> plain_;
     std::vector<std::byte> aad_;
-    std::vector<std::byte> nested_aad_;
-    bool opening_ = false;
+    int opening_ = 0; // nesting depth of inbound()
+    int sending_ = 0; // nesting depth of send()
+    std::int64_t last_full_sweep_ = 0;
     std::unordered_map<std::uint64_t, window> windows_;
     std::size_t accepted_since_sweep_ = 0;
     sealed_statistics stats_;
