@@ -31,12 +31,23 @@
 //
 // SIGINT or SIGTERM (or /leave, or the end of stdin with --exit-on-eof) stops it cleanly: it
 // announces its leave, and the others report "member left" rather than "failed".
+//
+// Sealing (transport::sealed). With --key-file FILE, every datagram is sealed with
+// ChaCha20-Poly1305 under the cluster's keys, and forged, replayed or foreign ones are refused.
+// The file holds one key a line, "ID HEX" (an id from 0 to 255, 64 hex digits); the first
+// listed seals, all are accepted. SIGHUP reloads it on the running agent: listed keys are
+// installed, the first becomes primary, unlisted ones are removed. That is a rotation without
+// downtime: list the new key second everywhere, then first everywhere, then alone. --label TEXT
+// names the cluster (authenticated, never sent). --seal plain|sealed|require is the upgrade stage
+// (require by default with a key file; without one, plaintext). Commands: /key install ID HEX,
+// /key use ID, /key remove ID, /seal STAGE; /stats counts what was opened and refused.
 
 #include <gossip/gossip.hpp>
 #include <gossip/payload/combined.hpp>
 #include <gossip/payload/swim.hpp>
 #include <gossip/runtime/mailbox.hpp>
 #include <gossip/runtime/run_loop.hpp>
+#include <gossip/transport/sealed.hpp>
 #include <gossip/transport/udp.hpp>
 
 #include <poll.h>
@@ -53,6 +64,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <span>
@@ -68,6 +80,7 @@ namespace {
 using namespace std::chrono_literals;
 using gossip::transport::udp;
 using gossip::transport::udp_address;
+using sealed_udp = gossip::transport::sealed<udp>;
 using log_store = gossip::payload::lww_map<std::string, std::string>;
 using log_payload = gossip::payload::anti_entropy<log_store>;
 
@@ -82,6 +95,9 @@ struct options {
     std::chrono::milliseconds t_fail{0}; // 0: 15 periods
     std::size_t max_bytes = 1400;
     bool exit_on_eof = false;
+    std::string key_file; // empty: no keys
+    std::string label = "gossip-agent";
+    std::string seal; // plain, sealed or require; empty: require with keys, plain without
     // SWIM: swim_options::local() unless given.
     gossip::payload::swim_options swim = gossip::payload::swim_options::local();
 };
@@ -92,6 +108,7 @@ struct options {
                  "%s\nusage: gossip_agent --bind HOST:PORT [--join HOST:PORT,...] [--membership swim|heartbeat]\n"
                  "                    [--strategy push|pull|push_pull] [--period MS] [--fanout N] [--view C]\n"
                  "                    [--max-bytes B] [--exit-on-eof]\n"
+                 "                    [--key-file FILE] [--label TEXT] [--seal plain|sealed|require]\n"
                  "  SWIM (the default):  [--probe-interval MS] [--probe-timeout MS] [--suspicion-mult X]\n"
                  "                       [--id ID (0x-prefixed hex, or decimal)] [--meta TEXT]\n"
                  "  heartbeat:           [--t-fail MS]\n",
@@ -211,6 +228,15 @@ options parse(int argc, char** argv)
             } else if (flag == "--id") {
                 o.swim.id = parse_id(value);
                 swim_flags.push_back(flag);
+            } else if (flag == "--key-file") {
+                o.key_file = value;
+            } else if (flag == "--label") {
+                o.label = value;
+            } else if (flag == "--seal") {
+                if (value != "plain" && value != "sealed" && value != "require") {
+                    throw std::invalid_argument("must be plain, sealed or require");
+                }
+                o.seal = value;
             } else if (flag == "--meta") {
                 o.swim.metadata = to_bytes(value);
                 swim_flags.push_back(flag);
@@ -247,7 +273,98 @@ options parse(int argc, char** argv)
     if (o.t_fail.count() == 0) {
         o.t_fail = 15 * o.period;
     }
+    if (o.seal.empty()) {
+        o.seal = o.key_file.empty() ? "plain" : "require";
+    }
+    if (o.seal != "plain" && o.key_file.empty()) {
+        usage("--seal " + o.seal + " needs --key-file");
+    }
     return o;
+}
+
+gossip::transport::sealing_stage stage_of(const std::string& name)
+{
+    if (name == "plain") {
+        return gossip::transport::sealing_stage::send_plain;
+    }
+    if (name == "sealed") {
+        return gossip::transport::sealing_stage::send_sealed;
+    }
+    if (name == "require") {
+        return gossip::transport::sealing_stage::require_sealed;
+    }
+    throw std::invalid_argument("a stage is plain, sealed or require, not '" + name + "'");
+}
+
+// "ID HEX": a key id from 0 to 255 and 64 hex digits.
+gossip::transport::sealing_key parse_key(const std::string& id, const std::string& hex)
+{
+    gossip::transport::sealing_key key;
+    std::size_t used = 0;
+    const auto number = std::stoul(id, &used);
+    if (used != id.size() || number > 255) {
+        throw std::invalid_argument("a key id is a number from 0 to 255, not '" + id + "'");
+    }
+    if (hex.size() != 2 * key.bytes.size() || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+        throw std::invalid_argument("key " + id + ": expected 64 hex digits");
+    }
+    key.id = static_cast<std::uint8_t>(number);
+    for (std::size_t i = 0; i < key.bytes.size(); ++i) {
+        key.bytes[i] = static_cast<std::byte>(std::stoul(hex.substr(2 * i, 2), nullptr, 16));
+    }
+    return key;
+}
+
+// The keys of a key file, in order: the first seals. Blank lines and '#' comments are skipped.
+std::vector<gossip::transport::sealing_key> read_key_file(const std::string& path)
+{
+    std::ifstream in(path);
+    if (!in) {
+        throw std::runtime_error("cannot read the key file " + path);
+    }
+    std::vector<gossip::transport::sealing_key> keys;
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+        const auto words = split(line, ' ');
+        if (words.empty() || words[0].empty() || words[0][0] == '#') {
+            continue;
+        }
+        if (words.size() != 2) {
+            throw std::runtime_error(path + ":" + std::to_string(number) + ": expected \"ID HEX\"");
+        }
+        try {
+            keys.push_back(parse_key(words[0], words[1]));
+        } catch (const std::exception& e) {
+            throw std::runtime_error(path + ":" + std::to_string(number) + ": " + e.what());
+        }
+    }
+    if (keys.empty()) {
+        throw std::runtime_error("the key file " + path + " holds no key");
+    }
+    return keys;
+}
+
+// Makes the keyring what the file lists: each installed, the first primary, the rest removed.
+std::string apply_keys(gossip::transport::keyring& ring, const std::vector<gossip::transport::sealing_key>& keys)
+{
+    for (const auto& k : keys) {
+        ring.install(k);
+    }
+    ring.use(keys.front().id);
+    for (int id = 0; id < 256; ++id) {
+        const auto listed = std::any_of(keys.begin(), keys.end(), [&](const auto& k) { return k.id == id; });
+        if (!listed && ring.contains(static_cast<std::uint8_t>(id))) {
+            ring.remove(static_cast<std::uint8_t>(id));
+        }
+    }
+    std::string ids;
+    for (const auto& k : keys) {
+        if (!ids.empty()) {
+            ids += ',';
+        }
+        ids += std::to_string(k.id);
+    }
+    return "primary=" + std::to_string(keys.front().id) + " keys=" + ids;
 }
 
 // stdout, written by a thread of its own: the gossip thread only queues lines (a short lock),
@@ -309,6 +426,7 @@ sigset_t stop_signals()
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGHUP); // reloads the key file
     return set;
 }
 
@@ -447,6 +565,30 @@ struct swim_flavor {
     }
 };
 
+// /key install ID HEX, /key use ID, /key remove ID, /seal plain|sealed|require.
+std::string sealing_command(sealed_udp& t, const std::string& text)
+{
+    const auto words = split(text, ' ');
+    if (words[0] == "/seal" && words.size() == 2) {
+        t.set_stage(stage_of(words[1]));
+        return "seal " + words[1];
+    }
+    if (words[0] == "/key" && words.size() == 4 && words[1] == "install") {
+        t.keys().install(parse_key(words[2], words[3]));
+        return "key installed " + words[2];
+    }
+    if (words[0] == "/key" && words.size() == 3 && (words[1] == "use" || words[1] == "remove")) {
+        const auto id = parse_key(words[2], std::string(64, '0')).id;
+        if (words[1] == "use") {
+            t.keys().use(id);
+            return "key primary " + words[2];
+        }
+        t.keys().remove(id);
+        return "key removed " + words[2];
+    }
+    throw std::invalid_argument("usage: /key install ID HEX, /key use ID, /key remove ID, /seal plain|sealed|require");
+}
+
 template <class Propagation, class Flavor>
 int run(const options& o)
 {
@@ -454,7 +596,7 @@ int run(const options& o)
     using agent_payload = gossip::payload::combined<membership_type, log_payload>;
     using view_selection = typename Flavor::view_selection;
     using node_type =
-        gossip::gossip_node<udp, gossip::peer_selection::random, view_selection, Propagation, agent_payload>;
+        gossip::gossip_node<sealed_udp, gossip::peer_selection::random, view_selection, Propagation, agent_payload>;
     gossip::config cfg;
     cfg.view_size = o.view_size;
     cfg.fanout = o.fanout;
@@ -467,7 +609,15 @@ int run(const options& o)
     log.every = 2;
 
     printer out;
-    udp socket(o.bind);
+    gossip::transport::keyring ring;
+    std::string key_summary = "none";
+    if (!o.key_file.empty()) {
+        key_summary = apply_keys(ring, read_key_file(o.key_file));
+    }
+    gossip::transport::sealed_options sealing;
+    sealing.label = o.label;
+    sealing.stage = stage_of(o.seal);
+    sealed_udp socket(udp(o.bind), std::move(ring), sealing);
     const udp_address self = socket.local_address();
     const std::string self_text = self.to_string();
     node_type node(std::move(socket), cfg, generation ^ std::hash<udp_address>{}(self),
@@ -484,8 +634,24 @@ int run(const options& o)
     const sigset_t signals = stop_signals();
     std::thread signal_waiter([&] {
         int received = 0;
-        if (::sigwait(&signals, &received) == 0 && received != SIGUSR1) {
-            loop.stop();
+        while (::sigwait(&signals, &received) == 0) {
+            if (received == SIGHUP) { // reload the keys, on the loop's thread
+                loop.post([&](node_type& n) {
+                    try {
+                        if (o.key_file.empty()) {
+                            throw std::runtime_error("no --key-file to reload");
+                        }
+                        out.say("keys reloaded " + apply_keys(n.transport().keys(), read_key_file(o.key_file)));
+                    } catch (const std::exception& e) {
+                        out.say(std::string("error ") + e.what());
+                    }
+                });
+                continue;
+            }
+            if (received != SIGUSR1) {
+                loop.stop();
+            }
+            return;
         }
     });
 
@@ -503,13 +669,24 @@ int run(const options& o)
                     Flavor::list(members, out);
                 } else if (text == "/stats") {
                     const auto& s = n.statistics();
-                    const auto& t = n.transport().statistics();
-                    out.say("stats sent=" + std::to_string(s.messages_sent) + " accepted=" +
-                            std::to_string(s.accepted) + " malformed=" + std::to_string(s.dropped_malformed) +
-                            " unexpected=" + std::to_string(s.dropped_unexpected) + " oversized=" +
-                            std::to_string(t.dropped_oversized) + " send_errors=" + std::to_string(t.send_errors) +
-                            Flavor::stats(members) + " view=" + std::to_string(n.view().size()) +
-                            " log=" + std::to_string(n.payload().second().store().size()));
+                    const auto& t = n.transport().inner().statistics();
+                    const auto& seal = n.transport().statistics();
+                    out.say(
+                        "stats sent=" + std::to_string(s.messages_sent) + " accepted=" + std::to_string(s.accepted) +
+                        " malformed=" + std::to_string(s.dropped_malformed) + " unexpected=" +
+                        std::to_string(s.dropped_unexpected) + " oversized=" + std::to_string(t.dropped_oversized) +
+                        " send_errors=" + std::to_string(t.send_errors) +
+                        " sealed_sent=" + std::to_string(seal.sealed_sent) + " opened=" + std::to_string(seal.opened) +
+                        " plain_accepted=" + std::to_string(seal.plain_accepted) +
+                        " refused=" + std::to_string(seal.refused()) + Flavor::stats(members) +
+                        " view=" + std::to_string(n.view().size()) +
+                        " log=" + std::to_string(n.payload().second().store().size()));
+                } else if (text.rfind("/key ", 0) == 0 || text.rfind("/seal ", 0) == 0) {
+                    try {
+                        out.say(sealing_command(n.transport(), text));
+                    } catch (const std::exception& e) {
+                        out.say(std::string("error ") + e.what());
+                    }
                 } else if (!text.empty() && !Flavor::command(members, text, out)) {
                     const std::string key = self_text + "#" + std::to_string(++sequence);
                     n.payload().second().put(key, text);
@@ -524,7 +701,7 @@ int run(const options& o)
         });
 
     out.say("ready " + self_text + " strategy=" + o.strategy + " membership=" + Flavor::name +
-            Flavor::identity(node.payload().first()));
+            Flavor::identity(node.payload().first()) + " seal=" + o.seal + " " + key_summary);
     node.join(o.join);
     node.transport().flush(); // what SWIM sent the seeds leaves now, not at the first timer
     loop.run();

@@ -8,6 +8,8 @@
 #    while it is down; it is restarted at the same address with the same member id, the others
 #    see it join again at a higher incarnation, and it catches up on both lines. Then one agent
 #    leaves (SIGTERM) and every other reports it "left", not "failed"; then all leave cleanly.
+#    Every datagram is sealed (ChaCha20-Poly1305, gossip_agent --key-file); midway the cluster
+#    rotates to a new key (reloaded with SIGHUP) while broadcasts keep arriving.
 #    No agent that was running may be declared failed at any point: the demo fails if one is.
 # 2. A large simulated run: a 100,000-node overlay that converges from a ring lattice, loses half
 #    its nodes at once and heals (examples/overlay_demo).
@@ -115,7 +117,7 @@ start_agent() {
   local i=$1 bind=$2 join=${3:-}
   shift $(($# < 3 ? $# : 3))
   local log="$logs/$i.log"
-  local args=(--bind "$bind" --period "$period" --membership "$membership")
+  local args=(--bind "$bind" --period "$period" --membership "$membership" --key-file "$logs/keys" --label demo)
   if [ "$membership" = swim ]; then
     args+=(--probe-interval "$probe_interval" --probe-timeout "$probe_timeout" --suspicion-mult "$suspicion_mult")
   fi
@@ -210,6 +212,10 @@ if [ "$membership" = swim ]; then
 else
   echo "   membership: heartbeats every ${period} ms, failed after t_fail = 15 periods = $((15 * period)) ms"
 fi
+random_key() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
+key1=$(random_key)
+printf '1 %s\n' "$key1" >"$logs/keys"
+echo "   sealing: every datagram sealed with ChaCha20-Poly1305 under key 1 (--key-file), cluster label 'demo'"
 mkfifo "$logs/in.fifo"
 start_agent 0 127.0.0.1:0
 wait_until 10 "the seed is ready" ready 0
@@ -284,6 +290,31 @@ wait_until 30 "the restarted agent catches up on both broadcasts" \
 grep -qF "hello from agent 1" "$logs/$victim.log" || fail "the restarted agent lacks the first broadcast"
 say "agent $victim caught up on what it missed:"
 grep -h "^deliver" "$logs/$victim.log" | sed "s/^/           agent $victim: /"
+
+# Key rotation on the running cluster: the new key is listed second everywhere (accepted, not yet
+# used), then first (sealing with it, the old one still accepted), then alone (the old one gone).
+# Each step reaches every agent (SIGHUP reloads the key file) before the next; a broadcast goes
+# out after each, and every agent must deliver it.
+key2=$(random_key)
+rotate() {
+  local step=$1 expect=$2 line=$3
+  printf '%s' "$step" >"$logs/keys"
+  for i in $(seq 0 $((processes - 1))); do kill -HUP "${pids[$i]}"; done
+  wait_until 10 "every agent reloads its keys ($expect)" logs_with "$processes" "keys reloaded $expect"
+  echo "$line" >&"$to_agent1"
+  wait_until 20 "every agent delivers '$line'" logs_with "$processes" "$line"
+}
+rotate "$(printf '1 %s\n2 %s\n' "$key1" "$key2")" "primary=1 keys=1,2" "rotation 1: key 2 installed"
+say "key 2 installed on all $processes agents (SIGHUP), key 1 still seals; the next broadcast reached all"
+rotate "$(printf '2 %s\n1 %s\n' "$key2" "$key1")" "primary=2 keys=2,1" "rotation 2: sealed with key 2"
+say "key 2 seals on all agents, key 1 still accepted; the next broadcast reached all"
+rotate "$(printf '2 %s\n' "$key2")" "primary=2 keys=2" "rotation 3: key 1 removed"
+say "key 1 removed everywhere; the next broadcast reached all"
+echo "/stats" >&"$to_agent1"
+wait_until 10 "agent 1 answers /stats" grep -q '^stats ' "$logs/1.log"
+opened=$(sed -n 's/^stats .* opened=\([0-9]*\).*/\1/p' "$logs/1.log" | tail -n 1)
+refused=$(sed -n 's/^stats .* refused=\([0-9]*\).*/\1/p' "$logs/1.log" | tail -n 1)
+say "agent 1 opened $opened sealed datagrams and refused $refused during the whole run"
 
 exec {to_agent1}>&-
 leaver=$((processes - 1))
