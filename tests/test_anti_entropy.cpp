@@ -137,6 +137,45 @@ TEST_CASE("lww_map: an erase leaves a tombstone that an older write cannot undo"
     CHECK_FALSE(m.contains(3));
 }
 
+TEST_CASE("lww_map: an entry from a peer with a clock above max_clock is refused, and later writes still win")
+{
+    map replica(1);
+    replica.put(7, "real");
+    entry forged{7, std::string("forged"), gossip::payload::version{~std::uint64_t{0}, 99}};
+    CHECK_FALSE(replica.merge(forged));
+    forged.stamp.clock = map::max_clock + 1;
+    CHECK_FALSE(replica.merge(forged));
+    CHECK(replica.refused_clock() == 2);
+    REQUIRE(replica.find(7) != nullptr);
+    CHECK(*replica.find(7) == "real");
+    const entry next = replica.put(7, "next"); // the clock did not jump: writes go on
+    CHECK(next.stamp.clock == 2);
+    forged.stamp.clock = map::max_clock; // the bound itself is allowed
+    CHECK(replica.merge(forged));
+}
+
+TEST_CASE("lww_map: past max_entries, entries for new keys from peers are refused and counted")
+{
+    map writer(1);
+    std::vector<entry> entries;
+    for (int k = 0; k < 10; ++k) {
+        entries.push_back(writer.put(k, "v"));
+    }
+    map replica(2);
+    replica.set_max_entries(4);
+    std::size_t taken = 0;
+    for (const auto& e : entries) {
+        taken += replica.merge(e) ? 1 : 0;
+    }
+    CHECK(taken == 4);
+    CHECK(replica.size() == 4);
+    CHECK(replica.refused_full() == 6);
+    // Newer versions of keys already held still go in, and so do local writes.
+    CHECK(replica.merge(writer.put(0, "newer")));
+    replica.put(100, "local");
+    CHECK(replica.size() == 5);
+}
+
 TEST_CASE("replicated_set: insert, erase and insert again")
 {
     gossip::payload::replicated_set<std::string> s(1);

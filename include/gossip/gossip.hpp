@@ -38,6 +38,7 @@
 #include "statistics.hpp"
 #include "traits.hpp"
 #include "transport/in_memory.hpp"
+#include "transport/rate_limited.hpp"
 #include "transport/sealed.hpp"
 #include "transport/udp.hpp"
 #include "transport/udp_address.hpp"

@@ -15,6 +15,12 @@
 // would bring the value back. Tombstones are never collected here (doing so safely needs every
 // replica to have seen them); they cost one entry each.
 //
+// What a peer can make a replica hold is bounded: past max_entries keys (set_max_entries), entries
+// for new keys are refused and counted, while local writes still go in (the application's own
+// choice); and an entry whose clock is above max_clock (2^62) is refused and counted, because a
+// clock near 2^64 would win over every later write to its key and wrap the replica's clock. No
+// honest replica gets there: that is 4.6 * 10^18 writes.
+//
 // Keys are placed in the Merkle tree by a 64-bit hash of their encoding. Two different keys with
 // the same hash (probability about n^2 / 2^65 for n keys) cannot both be held; the one arriving
 // second is refused and counted.
@@ -149,6 +155,15 @@ public:
     /// Hash collisions refused (see the header comment).
     [[nodiscard]] std::uint64_t collisions() const noexcept { return collisions_; }
 
+    /// The highest clock an entry from a peer may carry.
+    static constexpr std::uint64_t max_clock = std::uint64_t{1} << 62U;
+    /// Past this many keys, entries for new keys from peers are refused (0: no bound).
+    void set_max_entries(std::size_t n) noexcept { max_entries_ = n; }
+    [[nodiscard]] std::size_t max_entries() const noexcept { return max_entries_; }
+    /// Entries from peers refused: for a new key when full, or with a clock above max_clock.
+    [[nodiscard]] std::uint64_t refused_full() const noexcept { return refused_full_; }
+    [[nodiscard]] std::uint64_t refused_clock() const noexcept { return refused_clock_; }
+
     // --- what anti_entropy uses -----------------------------------------------------------------
     [[nodiscard]] const merkle_tree& tree() const noexcept { return tree_; }
     [[nodiscard]] std::uint64_t origin() const noexcept { return origin_; }
@@ -165,9 +180,17 @@ public:
     /// held, or the key was new).
     bool merge(const entry_type& incoming)
     {
-        clock_ = std::max(clock_, incoming.stamp.clock);
+        if (incoming.stamp.clock > max_clock) {
+            ++refused_clock_;
+            return false;
+        }
         const std::uint64_t hash = key_hash(incoming.key);
         auto it = entries_.find(hash);
+        if (it == entries_.end() && max_entries_ != 0 && entries_.size() >= max_entries_) {
+            ++refused_full_;
+            return false;
+        }
+        clock_ = std::max(clock_, incoming.stamp.clock);
         if (it != entries_.end()) {
             if (!(it->second.entry.key == incoming.key)) {
                 ++collisions_;
@@ -259,6 +282,9 @@ private:
     std::uint64_t clock_ = 0;
     std::size_t tombstones_ = 0;
     std::uint64_t collisions_ = 0;
+    std::size_t max_entries_ = 0;
+    std::uint64_t refused_full_ = 0;
+    std::uint64_t refused_clock_ = 0;
     entry_type last_refused_{};
 };
 

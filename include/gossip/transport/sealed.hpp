@@ -288,7 +288,23 @@ public:
     /// Opens what arrived for the node: f(plaintext) for an authentic, fresh datagram (or a
     /// plaintext one where the stage accepts it); false, counted, otherwise.
     template <class F>
-    bool inbound(const address_type& /*from*/, std::span<const std::byte> bytes, F&& f)
+    bool inbound(const address_type& from, std::span<const std::byte> bytes, F&& f)
+    {
+        if constexpr (transport_with_inbound<Inner>) {
+            // The inner transport's check first (a rate limit is cheaper than a tag).
+            bool opened = false;
+            const bool passed = inner_.inbound(from, bytes, [&](std::span<const std::byte> inside) {
+                opened = open_and_hand(inside, f);
+            });
+            return passed && opened;
+        } else {
+            return open_and_hand(bytes, f);
+        }
+    }
+
+private:
+    template <class F>
+    bool open_and_hand(std::span<const std::byte> bytes, F& f)
     {
         if (bytes.empty() || std::to_integer<std::uint8_t>(bytes[0]) != format) {
             if (options_.stage == sealing_stage::require_sealed) {
@@ -347,6 +363,7 @@ public:
         return true;
     }
 
+public:
     // --- what the loops and the simulator need of the inner transport -----------------------
     // clang-format off
     [[nodiscard]] int fd() const noexcept
