@@ -441,3 +441,47 @@ TEST_CASE("sealed: a SWIM cluster ignores a forged leave and forged news from a 
         CHECK(nodes[i].payload().alive_count() == n - 1);
     }
 }
+
+TEST_CASE("sealed: a stranger's forged store entry rewrites a plain replica but never a sealed one")
+{
+    using map = gossip::payload::lww_map<std::uint32_t, std::uint32_t>;
+    using kv = gossip::payload::anti_entropy<map>;
+    using plain_node = gossip::gossip_node<in_memory, gossip::peer_selection::random, gossip::view_selection::blind,
+                                           gossip::propagation::push_pull, kv>;
+    using sealed_node = gossip::gossip_node<sealed<in_memory>, gossip::peer_selection::random,
+                                            gossip::view_selection::blind, gossip::propagation::push_pull, kv>;
+    in_memory_network net(3); // 0: a sealed replica, 1: a plain replica, 2: the forger
+    gossip::config cfg;
+    cfg.view_size = 4;
+    cfg.period = 100ms;
+    sealed_node guarded(sealed<in_memory>(net.endpoint(in_memory_address{0}), ring({key_of(1, 5)}), labelled("c")), cfg,
+                        1);
+    plain_node open_replica(net.endpoint(in_memory_address{1}), cfg, 2);
+    guarded.payload().put(std::uint32_t{7}, std::uint32_t{1});
+    open_replica.payload().put(std::uint32_t{7}, std::uint32_t{1});
+    // The forger holds key 7 at the highest clock a replica accepts, under another's origin.
+    map forged_store(99);
+    CHECK(forged_store.merge(map::entry_type{7, std::uint32_t{666}, gossip::payload::version{map::max_clock, 1}}));
+    plain_node forger(net.endpoint(in_memory_address{2}), cfg, 3, {}, {}, kv({}, forged_store));
+    const std::vector<in_memory_address> targets{in_memory_address{0}, in_memory_address{1}};
+    forger.join(targets);
+    for (int round = 0; round < 40; ++round) {
+        forger.tick();
+        net.advance(cfg.period);
+        net.deliver([&](in_memory_address from, in_memory_address to, std::span<const std::byte> bytes) {
+            if (to.index == 0) {
+                guarded.on_datagram(from, bytes);
+            } else if (to.index == 1) {
+                open_replica.on_datagram(from, bytes);
+            } else {
+                forger.on_datagram(from, bytes);
+            }
+        });
+    }
+    REQUIRE(open_replica.payload().store().find(7) != nullptr);
+    CHECK(*open_replica.payload().store().find(7) == 666); // the attack works on a plain replica
+    REQUIRE(guarded.payload().store().find(7) != nullptr);
+    CHECK(*guarded.payload().store().find(7) == 1); // and not on a sealed one
+    CHECK(guarded.statistics().dropped_by_transport > 0);
+    CHECK(guarded.statistics().accepted == 0);
+}
