@@ -41,6 +41,8 @@
 // names the cluster (authenticated, never sent). --seal plain|sealed|require is the upgrade stage
 // (require by default with a key file; without one, plaintext). Commands: /key install ID HEX,
 // /key use ID, /key remove ID, /seal STAGE; /stats counts what was opened and refused.
+// --max-log N (100,000 by default) bounds the log entries taken from peers; past it, entries
+// for new keys are refused and counted (log_refused in /stats).
 
 #include <gossip/gossip.hpp>
 #include <gossip/payload/combined.hpp>
@@ -97,7 +99,8 @@ struct options {
     bool exit_on_eof = false;
     std::string key_file; // empty: no keys
     std::string label = "gossip-agent";
-    std::string seal; // plain, sealed or require; empty: require with keys, plain without
+    std::string seal;              // plain, sealed or require; empty: require with keys, plain without
+    std::size_t max_log = 100'000; // log entries taken from peers, at most
     // SWIM: swim_options::local() unless given.
     gossip::payload::swim_options swim = gossip::payload::swim_options::local();
 };
@@ -108,7 +111,7 @@ struct options {
                  "%s\nusage: gossip_agent --bind HOST:PORT [--join HOST:PORT,...] [--membership swim|heartbeat]\n"
                  "                    [--strategy push|pull|push_pull] [--period MS] [--fanout N] [--view C]\n"
                  "                    [--max-bytes B] [--exit-on-eof]\n"
-                 "                    [--key-file FILE] [--label TEXT] [--seal plain|sealed|require]\n"
+                 "                    [--key-file FILE] [--label TEXT] [--seal plain|sealed|require] [--max-log N]\n"
                  "  SWIM (the default):  [--probe-interval MS] [--probe-timeout MS] [--suspicion-mult X]\n"
                  "                       [--id ID (0x-prefixed hex, or decimal)] [--meta TEXT]\n"
                  "  heartbeat:           [--t-fail MS]\n",
@@ -228,6 +231,8 @@ options parse(int argc, char** argv)
             } else if (flag == "--id") {
                 o.swim.id = parse_id(value);
                 swim_flags.push_back(flag);
+            } else if (flag == "--max-log") {
+                o.max_log = std::stoul(value);
             } else if (flag == "--key-file") {
                 o.key_file = value;
             } else if (flag == "--label") {
@@ -565,6 +570,14 @@ struct swim_flavor {
     }
 };
 
+// The log, holding at most `most` entries from peers (what a flood can make it hold).
+log_store bounded_log(std::size_t most)
+{
+    log_store store;
+    store.set_max_entries(most);
+    return store;
+}
+
 // /key install ID HEX, /key use ID, /key remove ID, /seal plain|sealed|require.
 std::string sealing_command(sealed_udp& t, const std::string& text)
 {
@@ -622,7 +635,7 @@ int run(const options& o)
     const std::string self_text = self.to_string();
     node_type node(std::move(socket), cfg, generation ^ std::hash<udp_address>{}(self),
                    gossip::peer_selection::random{}, view_selection{},
-                   agent_payload(Flavor::make(o, generation), log_payload(log)));
+                   agent_payload(Flavor::make(o, generation), log_payload(log, bounded_log(o.max_log))));
     Flavor::hook(node.payload().first(), out);
     node.payload().second().on_change([&out](const log_store::entry_type& e) {
         if (e.value) {
@@ -680,7 +693,9 @@ int run(const options& o)
                         " plain_accepted=" + std::to_string(seal.plain_accepted) +
                         " refused=" + std::to_string(seal.refused()) + Flavor::stats(members) +
                         " view=" + std::to_string(n.view().size()) +
-                        " log=" + std::to_string(n.payload().second().store().size()));
+                        " log=" + std::to_string(n.payload().second().store().size()) + " log_refused=" +
+                        std::to_string(n.payload().second().store().refused_full() +
+                                       n.payload().second().store().refused_clock()));
                 } else if (text.rfind("/key ", 0) == 0 || text.rfind("/seal ", 0) == 0) {
                     try {
                         out.say(sealing_command(n.transport(), text));
