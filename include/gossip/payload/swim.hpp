@@ -910,6 +910,22 @@ private:
         queue_self_alive();
     }
 
+    // A suspicion, failure or leave claimed of this member at or above its incarnation is refuted
+    // with a higher one. A suspicion also counts against its health: others could not reach it,
+    // so it may be the slow one.
+    void refute(const update& u, bool suspected)
+    {
+        if (left_ || u.incarnation < my_incarnation_) {
+            resend_refutation();
+            return;
+        }
+        ++stats_.refutations;
+        if (suspected) {
+            adjust_health(1);
+        }
+        raise_incarnation(u.incarnation);
+    }
+
     // A claim about this member older than its refutation still travels: someone missed the
     // refutation, so it goes out again (once more in all while it waits, however many claims).
     void resend_refutation()
@@ -1101,13 +1117,7 @@ private:
     void apply_suspect(const update& u)
     {
         if (u.id == my_id_) {
-            if (!left_ && u.incarnation >= my_incarnation_) {
-                ++stats_.refutations;
-                adjust_health(1); // others could not reach this member: it may be the slow one
-                raise_incarnation(u.incarnation);
-            } else {
-                resend_refutation();
-            }
+            refute(u, /*suspected=*/true);
             return;
         }
         const auto at = position(u.id);
@@ -1139,14 +1149,7 @@ private:
     {
         const bool left = u.kind == tag::left;
         if (u.id == my_id_) {
-            // Only this member can leave; a failure or a leave claimed at or above its
-            // incarnation is refuted.
-            if (!left_ && u.incarnation >= my_incarnation_) {
-                ++stats_.refutations;
-                raise_incarnation(u.incarnation);
-            } else {
-                resend_refutation();
-            }
+            refute(u, /*suspected=*/false); // only this member can leave
             return;
         }
         const auto at = position(u.id);

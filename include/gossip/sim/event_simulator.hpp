@@ -142,7 +142,8 @@ public:
     {
         const auto a = address_of(i);
         ++generation_[i];
-        nodes_[i] = make_node_(network_->endpoint(a), config_, node_seed(i, ++restarts_), i);
+        nodes_[i] =
+            make_node_(network_->endpoint(a), config_, gossip::detail::simulated_node_seed(seed_, ++restarts_, i), i);
         network_->restart(a);
         schedule_start(i, now());
         nodes_[i].join(contacts);
@@ -197,13 +198,15 @@ private:
 
     event_simulator(std::size_t nodes, const config& cfg, std::uint64_t seed, const transport::network_options& net,
                     const event_options& options, node_maker make_node)
-        : network_(std::make_unique<transport::in_memory_network>(checked_size(nodes), with_seed(net, seed))),
+        : network_(std::make_unique<transport::in_memory_network>(checked_size(nodes),
+                                                                  gossip::detail::simulated_network(net, seed))),
           config_(validate(cfg)), options_(checked(options)), seed_(seed), rng_(mix_seed(seed, 0x6576656e74)),
           make_node_(std::move(make_node))
     {
         nodes_.reserve(nodes);
         for (std::size_t i = 0; i < nodes; ++i) {
-            nodes_.push_back(make_node_(network_->endpoint(address_of(i)), config_, node_seed(i, 0), i));
+            nodes_.push_back(make_node_(network_->endpoint(address_of(i)), config_,
+                                        gossip::detail::simulated_node_seed(seed_, 0, i), i));
         }
         generation_.assign(nodes, 0);
         timer_at_.assign(nodes, duration::max());
@@ -229,17 +232,6 @@ private:
             throw std::invalid_argument("event_options::jitter = " + std::to_string(o.jitter) + " is outside [0, 0.5]");
         }
         return o;
-    }
-
-    static transport::network_options with_seed(transport::network_options net, std::uint64_t seed)
-    {
-        net.seed = mix_seed(seed, net.seed);
-        return net;
-    }
-
-    [[nodiscard]] std::uint64_t node_seed(std::size_t i, std::uint64_t generation) const noexcept
-    {
-        return mix_seed(mix_seed(seed_, generation), i);
     }
 
     [[nodiscard]] address address_of(std::size_t i) const

@@ -25,6 +25,24 @@
 #include <type_traits>
 #include <vector>
 
+namespace gossip::detail {
+
+// How both simulators seed their network and their nodes, from the run's seed (a node's
+// generation counts its restarts).
+[[nodiscard]] inline transport::network_options simulated_network(transport::network_options net, std::uint64_t seed)
+{
+    net.seed = mix_seed(seed, net.seed);
+    return net;
+}
+
+[[nodiscard]] inline std::uint64_t simulated_node_seed(std::uint64_t seed, std::uint64_t generation,
+                                                       std::size_t node) noexcept
+{
+    return mix_seed(mix_seed(seed, generation), node);
+}
+
+} // namespace gossip::detail
+
 namespace gossip::sim {
 
 /// Bootstrap: every view starts with c distinct, uniformly random other nodes.
@@ -239,7 +257,8 @@ public:
     void restart(std::size_t i, std::span<const address> contacts)
     {
         const auto a = address_of(i);
-        nodes_[i] = make_node_(network_->endpoint(a), config_, node_seed(i, ++restarts_), i);
+        nodes_[i] =
+            make_node_(network_->endpoint(a), config_, gossip::detail::simulated_node_seed(seed_, ++restarts_, i), i);
         nodes_[i].join(contacts);
         network_->restart(a);
     }
@@ -290,14 +309,16 @@ private:
 
     simulator(std::size_t nodes, const config& cfg, std::uint64_t seed, const transport::network_options& net,
               node_maker make_node)
-        : network_(std::make_unique<transport::in_memory_network>(checked_size(nodes), with_seed(net, seed))),
+        : network_(std::make_unique<transport::in_memory_network>(checked_size(nodes),
+                                                                  gossip::detail::simulated_network(net, seed))),
           config_(validate(cfg)), seed_(seed), rng_(mix_seed(seed, 0x73696d)), joined_(nodes),
           make_node_(std::move(make_node))
     {
         nodes_.reserve(nodes);
         order_.reserve(nodes);
         for (std::size_t i = 0; i < nodes; ++i) {
-            nodes_.push_back(make_node_(network_->endpoint(address_of_unchecked(i)), config_, node_seed(i, 0), i));
+            nodes_.push_back(make_node_(network_->endpoint(address_of_unchecked(i)), config_,
+                                        gossip::detail::simulated_node_seed(seed_, 0, i), i));
             order_.push_back(static_cast<std::uint32_t>(i));
         }
         // The nodes' storage never moves after this (not even when the simulator does).
@@ -310,17 +331,6 @@ private:
             throw std::invalid_argument("simulator: at most 2^32 - 2 nodes");
         }
         return nodes;
-    }
-
-    static transport::network_options with_seed(transport::network_options net, std::uint64_t seed)
-    {
-        net.seed = mix_seed(seed, net.seed);
-        return net;
-    }
-
-    [[nodiscard]] std::uint64_t node_seed(std::size_t i, std::uint64_t generation) const noexcept
-    {
-        return mix_seed(mix_seed(seed_, generation), i);
     }
 
     [[nodiscard]] address address_of(std::size_t i) const

@@ -9,6 +9,7 @@
 // before any cryptography, and limits sealed bytes on the way out.
 
 #include "../detail/token_bucket.hpp"
+#include "../detail/transport_decorator.hpp"
 #include "policy.hpp"
 
 #include <algorithm>
@@ -46,21 +47,22 @@ struct rate_limit_statistics {
 template <class Inner>
     requires transport_policy<Inner>
 // clang-format on
-class rate_limited {
+class rate_limited : public gossip::detail::transport_decorator<Inner> {
+    using base = gossip::detail::transport_decorator<Inner>;
+    using base::inner_;
+
 public:
     using address_type = typename Inner::address_type;
 
     rate_limited(Inner inner, const rate_limit_options& options)
-        : inner_(std::move(inner)), send_(checked(options).send_bytes_per_second, options.send_burst_bytes),
+        : base(std::move(inner)), send_(checked(options).send_bytes_per_second, options.send_burst_bytes),
           receive_(options.receive_bytes_per_second, options.receive_burst_bytes)
     {
     }
 
-    [[nodiscard]] address_type local_address() const { return inner_.local_address(); }
-
     bool send(const address_type& to, std::span<const std::byte> bytes)
     {
-        if (!send_.take(bytes.size(), clock())) {
+        if (!send_.take(bytes.size(), this->inner_clock())) {
             ++stats_.send_dropped;
             stats_.send_dropped_bytes += bytes.size();
             return false;
@@ -73,7 +75,7 @@ public:
     template <class F>
     bool inbound(const address_type& from, std::span<const std::byte> bytes, F&& f)
     {
-        if (!receive_.take(bytes.size(), clock())) {
+        if (!receive_.take(bytes.size(), this->inner_clock())) {
             ++stats_.receive_dropped;
             stats_.receive_dropped_bytes += bytes.size();
             return false;
@@ -87,36 +89,7 @@ public:
         }
     }
 
-    // clang-format off
-    [[nodiscard]] int fd() const noexcept
-        requires requires(const Inner& i) { i.fd(); }
-    {
-        return inner_.fd();
-    }
-
-    template <class Deliver>
-    std::size_t receive(Deliver&& deliver)
-        requires requires(Inner& i) { i.receive(std::declval<Deliver&>()); }
-    {
-        return inner_.receive(std::forward<Deliver>(deliver));
-    }
-
-    void flush()
-        requires requires(Inner& i) { i.flush(); }
-    {
-        inner_.flush();
-    }
-
-    [[nodiscard]] std::chrono::nanoseconds now() const
-        requires transport_with_clock<Inner>
-    {
-        return inner_.now();
-    }
-    // clang-format on
-
     [[nodiscard]] const rate_limit_statistics& statistics() const noexcept { return stats_; }
-    [[nodiscard]] Inner& inner() noexcept { return inner_; }
-    [[nodiscard]] const Inner& inner() const noexcept { return inner_; }
 
 private:
     static const rate_limit_options& checked(const rate_limit_options& o)
@@ -129,17 +102,6 @@ private:
         return o;
     }
 
-    [[nodiscard]] std::chrono::nanoseconds clock() const
-    {
-        if constexpr (transport_with_clock<Inner>) {
-            return inner_.now();
-        } else {
-            return std::chrono::duration_cast<std::chrono::nanoseconds>(
-                std::chrono::steady_clock::now().time_since_epoch());
-        }
-    }
-
-    Inner inner_;
     gossip::detail::token_bucket send_;
     gossip::detail::token_bucket receive_;
     rate_limit_statistics stats_;

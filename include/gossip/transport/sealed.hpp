@@ -43,6 +43,7 @@
 // send_plain (accept both, send plain) everywhere, then send_sealed, then require_sealed.
 
 #include "../crypto/chacha20_poly1305.hpp"
+#include "../detail/transport_decorator.hpp"
 #include "../random.hpp"
 #include "policy.hpp"
 
@@ -189,7 +190,10 @@ private:
 template <class Inner>
     requires transport_policy<Inner>
 // clang-format on
-class sealed {
+class sealed : public gossip::detail::transport_decorator<Inner> {
+    using base = gossip::detail::transport_decorator<Inner>;
+    using base::inner_;
+
 public:
     using address_type = typename Inner::address_type;
 
@@ -198,7 +202,7 @@ public:
     static constexpr std::size_t overhead = header_bytes + crypto::aead_tag_bytes;
 
     sealed(Inner inner, keyring keys, sealed_options options = {})
-        : inner_(std::move(inner)), keys_(std::move(keys)), options_(std::move(options)), epoch_(draw_epoch())
+        : base(std::move(inner)), keys_(std::move(keys)), options_(std::move(options)), epoch_(draw_epoch())
     {
         if (keys_.empty() && options_.stage != sealing_stage::send_plain) {
             throw std::invalid_argument(
@@ -217,7 +221,7 @@ public:
     sealed(const sealed&) = delete;
     sealed& operator=(const sealed&) = delete;
     sealed(sealed&& other) noexcept(std::is_nothrow_move_constructible_v<Inner>)
-        : inner_(std::move(other.inner_)), keys_(std::move(other.keys_)), options_(std::move(other.options_)),
+        : base(std::move(other)), keys_(std::move(other.keys_)), options_(std::move(other.options_)),
           epoch_(other.epoch_), counter_(other.counter_), windows_(std::move(other.windows_)), stats_(other.stats_)
     {
         other.counter_ = std::numeric_limits<std::uint32_t>::max(); // its next send draws an epoch
@@ -225,7 +229,7 @@ public:
     sealed& operator=(sealed&& other) noexcept(std::is_nothrow_move_assignable_v<Inner>)
     {
         if (this != &other) {
-            inner_ = std::move(other.inner_);
+            base::operator=(std::move(other));
             keys_ = std::move(other.keys_);
             options_ = std::move(other.options_);
             epoch_ = other.epoch_;
@@ -239,8 +243,6 @@ public:
     ~sealed() = default;
 
     // --- transport_policy -------------------------------------------------------------------
-    [[nodiscard]] address_type local_address() const { return inner_.local_address(); }
-
     bool send(const address_type& to, std::span<const std::byte> bytes)
     {
         if (options_.stage == sealing_stage::send_plain) {
@@ -364,34 +366,6 @@ private:
     }
 
 public:
-    // --- what the loops and the simulator need of the inner transport -----------------------
-    // clang-format off
-    [[nodiscard]] int fd() const noexcept
-        requires requires(const Inner& i) { i.fd(); }
-    {
-        return inner_.fd();
-    }
-
-    template <class Deliver>
-    std::size_t receive(Deliver&& deliver)
-        requires requires(Inner& i) { i.receive(std::declval<Deliver&>()); }
-    {
-        return inner_.receive(std::forward<Deliver>(deliver)); // the node opens them (inbound)
-    }
-
-    void flush()
-        requires requires(Inner& i) { i.flush(); }
-    {
-        inner_.flush();
-    }
-
-    [[nodiscard]] std::chrono::nanoseconds now() const
-        requires transport_with_clock<Inner>
-    {
-        return inner_.now();
-    }
-    // clang-format on
-
     // --- keys and stages, on a running member -----------------------------------------------
     [[nodiscard]] keyring& keys() noexcept { return keys_; }
     [[nodiscard]] const keyring& keys() const noexcept { return keys_; }
@@ -405,8 +379,6 @@ public:
     [[nodiscard]] sealing_stage stage() const noexcept { return options_.stage; }
 
     [[nodiscard]] const sealed_statistics& statistics() const noexcept { return stats_; }
-    [[nodiscard]] Inner& inner() noexcept { return inner_; }
-    [[nodiscard]] const Inner& inner() const noexcept { return inner_; }
     [[nodiscard]] std::size_t senders_tracked() const noexcept { return windows_.size(); }
 
     /// The largest datagram the node may hand over: the inner limit less the sealing overhead.
@@ -530,7 +502,6 @@ private:
         int& depth_;
     };
 
-    Inner inner_;
     keyring keys_;
     sealed_options options_;
     std::uint64_t epoch_;

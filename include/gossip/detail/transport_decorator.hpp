@@ -1,0 +1,70 @@
+#pragma once
+
+// What every transport decorator (transport::sealed, transport::rate_limited) passes through to
+// the transport it wraps unchanged: its address, and what the loops and the simulators need of
+// it (fd, receive, flush, its clock). A decorator derives from this and adds send() and inbound().
+
+#include "../transport/policy.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <utility>
+
+namespace gossip::detail {
+
+template <class Inner>
+class transport_decorator {
+public:
+    using address_type = typename Inner::address_type;
+
+    [[nodiscard]] address_type local_address() const { return inner_.local_address(); }
+
+    // clang-format off
+    [[nodiscard]] int fd() const noexcept
+        requires requires(const Inner& i) { i.fd(); }
+    {
+        return inner_.fd();
+    }
+
+    /// Datagrams go to the node as they are: the node hands them to the decorator's inbound().
+    template <class Deliver>
+    std::size_t receive(Deliver&& deliver)
+        requires requires(Inner& i) { i.receive(std::declval<Deliver&>()); }
+    {
+        return inner_.receive(std::forward<Deliver>(deliver));
+    }
+
+    void flush()
+        requires requires(Inner& i) { i.flush(); }
+    {
+        inner_.flush();
+    }
+
+    [[nodiscard]] std::chrono::nanoseconds now() const
+        requires transport_with_clock<Inner>
+    {
+        return inner_.now();
+    }
+    // clang-format on
+
+    [[nodiscard]] Inner& inner() noexcept { return inner_; }
+    [[nodiscard]] const Inner& inner() const noexcept { return inner_; }
+
+protected:
+    explicit transport_decorator(Inner inner) : inner_(std::move(inner)) {}
+
+    /// The inner transport's clock when it keeps one (simulated time), steady_clock otherwise.
+    [[nodiscard]] std::chrono::nanoseconds inner_clock() const
+    {
+        if constexpr (transport_with_clock<Inner>) {
+            return inner_.now();
+        } else {
+            return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                std::chrono::steady_clock::now().time_since_epoch());
+        }
+    }
+
+    Inner inner_;
+};
+
+} // namespace gossip::detail
