@@ -2,13 +2,13 @@
 // test's thread through the node_driver hooks and one poll() over every socket, with the fast
 // timings of swim_options::local() (halved). Every loop is bounded in time and stops by itself.
 
+#include "udp_cluster.hpp"
+
 #include <gossip/gossip.hpp>
 #include <gossip/runtime/node_driver.hpp>
 #include <gossip/transport/udp.hpp>
 
 #include <doctest/doctest.h>
-
-#include <poll.h>
 
 #include <algorithm>
 #include <chrono>
@@ -133,35 +133,7 @@ public:
     template <class Done>
     bool run_until(Done&& done, std::chrono::milliseconds limit)
     {
-        const auto deadline = steady::now() + limit;
-        std::vector<pollfd> fds;
-        std::vector<std::size_t> owner;
-        while (!done()) {
-            const auto now = steady::now();
-            if (now >= deadline) {
-                return false;
-            }
-            fds.clear();
-            owner.clear();
-            auto wake = deadline;
-            for (std::size_t i = 0; i < slots_.size(); ++i) {
-                if (!running(i)) {
-                    continue;
-                }
-                slots_[i].driver->on_deadline(now);
-                wake = std::min(wake, slots_[i].driver->next_deadline());
-                fds.push_back(pollfd{slots_[i].driver->fd(), POLLIN, 0});
-                owner.push_back(i);
-            }
-            const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - steady::now()).count();
-            ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait, 0, 20)));
-            for (std::size_t k = 0; k < fds.size(); ++k) {
-                if (fds[k].revents != 0 && running(owner[k])) {
-                    slots_[owner[k]].driver->on_readable();
-                }
-            }
-        }
-        return true;
+        return test::drive_until(slots_, std::forward<Done>(done), limit, std::chrono::milliseconds{20});
     }
 
     /// Runs for `d`, whatever happens.

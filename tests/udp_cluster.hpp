@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace test {
@@ -52,6 +53,45 @@ inline agent make_agent(udp_address at, std::chrono::milliseconds period, std::s
     log.rumors = true;
     log.every = 2;
     return agent(udp(at), cfg, seed, {}, {}, agent_payload(udp_membership(members), log_payload(log)));
+}
+
+/// Drives the running nodes of `slots` (those whose `node` is set) through their drivers, on
+/// one thread, until done() holds or `limit` passes, sleeping in poll() at most `max_sleep` at a
+/// time; whether done() held.
+template <class Slot, class Done>
+bool drive_until(std::vector<Slot>& slots, Done&& done, std::chrono::milliseconds limit,
+                 std::chrono::milliseconds max_sleep)
+{
+    const auto deadline = steady::now() + limit;
+    std::vector<pollfd> fds;
+    std::vector<std::size_t> owner;
+    const auto running = [&](std::size_t i) { return slots[i].node != nullptr; };
+    while (!done()) {
+        const auto now = steady::now();
+        if (now >= deadline) {
+            return false;
+        }
+        fds.clear();
+        owner.clear();
+        auto wake = deadline;
+        for (std::size_t i = 0; i < slots.size(); ++i) {
+            if (!running(i)) {
+                continue;
+            }
+            slots[i].driver->on_deadline(now);
+            wake = std::min(wake, slots[i].driver->next_deadline());
+            fds.push_back(pollfd{slots[i].driver->fd(), POLLIN, 0});
+            owner.push_back(i);
+        }
+        const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - steady::now()).count();
+        ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait, 0, max_sleep.count())));
+        for (std::size_t k = 0; k < fds.size(); ++k) {
+            if (fds[k].revents != 0 && running(owner[k])) {
+                slots[owner[k]].driver->on_readable();
+            }
+        }
+    }
+    return true;
 }
 
 class udp_cluster {
@@ -104,35 +144,7 @@ public:
     template <class Done>
     bool run_until(Done&& done, std::chrono::milliseconds limit)
     {
-        const auto deadline = steady::now() + limit;
-        std::vector<pollfd> fds;
-        std::vector<std::size_t> owner;
-        while (!done()) {
-            const auto now = steady::now();
-            if (now >= deadline) {
-                return false;
-            }
-            fds.clear();
-            owner.clear();
-            auto wake = deadline;
-            for (std::size_t i = 0; i < slots_.size(); ++i) {
-                if (!running(i)) {
-                    continue;
-                }
-                slots_[i].driver->on_deadline(now);
-                wake = std::min(wake, slots_[i].driver->next_deadline());
-                fds.push_back(pollfd{slots_[i].driver->fd(), POLLIN, 0});
-                owner.push_back(i);
-            }
-            const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - steady::now()).count();
-            ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait, 0, 50)));
-            for (std::size_t k = 0; k < fds.size(); ++k) {
-                if (fds[k].revents != 0 && running(owner[k])) {
-                    slots_[owner[k]].driver->on_readable();
-                }
-            }
-        }
-        return true;
+        return drive_until(slots_, std::forward<Done>(done), limit, std::chrono::milliseconds{50});
     }
 
     /// Runs for `d`, whatever happens.
