@@ -4,6 +4,7 @@
 #include "rfc8439_vectors.hpp"
 
 #include <gossip/crypto/chacha20_poly1305.hpp>
+#include <gossip/crypto/siphash.hpp>
 
 #include <doctest/doctest.h>
 
@@ -145,4 +146,20 @@ TEST_CASE("aead: a changed byte of the ciphertext, the data or the tag fails, an
     CHECK(out == untouched);
     tag[15] ^= std::byte{1};
     CHECK(open(key, nonce, aad, ciphertext, tag, out));
+}
+
+TEST_CASE("siphash24: the reference vectors (key 00..0f, messages 00..n-1)")
+{
+    gossip::crypto::siphash_key key{};
+    for (std::size_t i = 0; i < key.size(); ++i) {
+        key[i] = static_cast<std::byte>(i);
+    }
+    std::array<std::byte, 64> message{};
+    for (std::size_t i = 0; i < message.size(); ++i) {
+        message[i] = static_cast<std::byte>(i);
+    }
+    const auto mac = [&](std::size_t n) { return gossip::crypto::siphash24(key, std::span(message).first(n)); };
+    CHECK(mac(0) == 0x726fdb47dd0e0e31ULL);
+    CHECK(mac(8) == 0x93f5f5799a932462ULL);
+    CHECK(mac(15) == 0xa129ca6149be45e5ULL); // the example worked in the SipHash paper
 }

@@ -322,3 +322,29 @@ TEST_CASE("a reader failed by fail() or by a short read reads nothing more, what
     CHECK(short_read.remaining() == 0);
     CHECK(short_read.offset() == 4);
 }
+
+TEST_CASE("wire: cookies round-trip, and a direct message carrying one is refused")
+{
+    std::array<std::byte, 128> buffer{};
+    gossip::wire::cookies carried;
+    carried.echoed = 0x1122334455667788ULL;
+    carried.issued = 0x99aabbccddeeff00ULL;
+    gossip::wire::writer w{std::span(buffer)};
+    REQUIRE(gossip::wire::encode<test::address>(
+        w, gossip::wire::message_kind::reply, test::address{3}, nullptr, [](gossip::wire::writer& out) { out.u8(7); },
+        carried));
+    std::vector<test::descriptor> view;
+    const auto msg = gossip::wire::decode<test::address>(w.written(), 16, view);
+    REQUIRE(msg.error == gossip::wire::decode_error::none);
+    CHECK(msg.carried.echoed == carried.echoed);
+    CHECK(msg.carried.issued == carried.issued);
+    REQUIRE(msg.payload.size() == 1);
+    for (std::size_t cut = 1; cut < w.size(); ++cut) {
+        CHECK(gossip::wire::decode<test::address>(w.written().first(cut), 16, view).error !=
+              gossip::wire::decode_error::none);
+    }
+    gossip::wire::writer d{std::span(buffer)};
+    REQUIRE(gossip::wire::encode<test::address>(
+        d, gossip::wire::message_kind::direct, test::address{3}, nullptr, [](gossip::wire::writer&) {}, carried));
+    CHECK(gossip::wire::decode<test::address>(d.written(), 16, view).error == gossip::wire::decode_error::bad_flags);
+}

@@ -46,6 +46,11 @@ inline constexpr std::size_t min_message_bytes = 64;
 inline constexpr std::size_t max_datagram_bytes = 65507;
 /// Views are indexed with 32-bit integers on the hot path and counted with 16 bits on the wire.
 inline constexpr std::size_t max_view_size = 4096;
+/// The most a node answers an address it has not seen answer it, in bytes, for each byte that
+/// address sent: a stranger who forges its source address cannot turn a node into an amplifier
+/// against somebody else (QUIC bounds unvalidated addresses by the same factor). A payload
+/// proves an address with outbox::proven() (SWIM: an ack carrying its ping's sequence number).
+inline constexpr std::size_t max_amplification = 3;
 
 /// The reason a config is impossible, or nothing when it is valid.
 [[nodiscard]] inline std::optional<std::string> check(const config& cfg)

@@ -5,8 +5,10 @@
 // side. The policies fill in the blanks; the node owns them by value and calls them directly.
 
 #include "config.hpp"
+#include "crypto/siphash.hpp"
 #include "descriptor.hpp"
 #include "detail/prefetch.hpp"
+#include "detail/proven_addresses.hpp"
 #include "detail/scratch.hpp"
 #include "detail/view_operations.hpp"
 #include "outbox.hpp"
@@ -23,12 +25,14 @@
 #include "wire/message.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <random>
 #include <span>
 #include <type_traits>
 #include <utility>
@@ -71,6 +75,11 @@ public:
           buffer_limit_(std::min(buffer_size(cfg), wire::descriptors_that_fit<address_type>(cfg.max_message_bytes)))
     {
         view_.storage().reserve(config_.view_size);
+        if constexpr (Propagation::pulls || payload_with_replies<Payload>) {
+            jar_.resize(std::max<std::size_t>(4, 2 * config_.fanout));
+        }
+        proven_ = detail::proven_addresses<address_type>(std::max<std::size_t>(8, config_.view_size / 2));
+        cookie_key_ = draw_cookie_key(seed);
         if constexpr (needs_outbox) {
             outbox_ = outbox<address_type>(address(), config_.max_message_bytes);
         }
@@ -179,6 +188,9 @@ public:
     void on_datagram(const address_type& from, std::span<const std::byte> bytes)
     {
         stats_.bytes_received += bytes.size();
+        // What this datagram draws back to `from` is bounded until `from` has proven it
+        // receives there: a forged source address gets no amplifier.
+        const answer_scope scope(*this, from, bytes.size());
         if constexpr (transport_with_inbound<Transport>) {
             const bool passed =
                 transport_.inbound(from, bytes, [&](std::span<const std::byte> inside) { on_message(from, inside); });
@@ -219,6 +231,7 @@ private:
             ++stats_.dropped_unexpected;
             return;
         }
+        take_cookies(from, msg.carried);
         wire::reader section(msg.payload);
         const bool read = payload_.read(section, msg.kind);
         after_payload();
@@ -318,6 +331,10 @@ private:
     void after_payload()
     {
         if constexpr (needs_outbox) {
+            // The outbox counted what the amplification bound refused; the node's statistics say it too.
+            stats_.answers_limited += outbox_.limited() - outbox_limited_seen_;
+            outbox_limited_seen_ = outbox_.limited();
+            outbox_.take_proven([this](const address_type& a) { proven_.add(a); });
             outbox_.drain([this](const address_type& to, std::span<const std::byte> bytes) {
                 if (!transport_.send(to, bytes)) {
                     ++stats_.send_failures;
@@ -379,24 +396,159 @@ private:
         struct buffer_tag {};
         detail::scratch_vector<std::byte, buffer_tag> buffer_lease;
         auto& buffer = buffer_lease.get();
-        buffer.resize(config_.max_message_bytes);
+        const bool limited = answer_.active && answer_.to == to;
+        const std::size_t room =
+            limited ? std::min(config_.max_message_bytes, answer_.left) : config_.max_message_bytes;
+        buffer.resize(room);
         wire::writer w{std::span(buffer)};
         bool encoded = false;
         const auto write_payload = [&](wire::writer& out) { payload_.write(out, kind); };
+        const wire::cookies carried = cookies_for(to);
         if (with_view) {
             const std::size_t n = views_.prepare(view_, buffer_limit_, config_, rng_);
-            const auto sent = view_.descriptors().first(std::min({n, buffer_limit_, view_.size()}));
-            encoded = wire::encode(w, kind, address(), &sent, write_payload);
+            const std::size_t cookie_bytes = (carried.echoed ? 8 : 0) + (carried.issued ? 8 : 0);
+            const std::size_t fit =
+                limited || cookie_bytes > 0
+                    ? wire::descriptors_that_fit<address_type>(room > cookie_bytes ? room - cookie_bytes : 0)
+                    : buffer_limit_;
+            const auto sent = view_.descriptors().first(std::min({n, buffer_limit_, fit, view_.size()}));
+            encoded = wire::encode(w, kind, address(), &sent, write_payload, carried);
         } else {
-            encoded = wire::encode<address_type>(w, kind, address(), nullptr, write_payload);
+            encoded = wire::encode<address_type>(w, kind, address(), nullptr, write_payload, carried);
+        }
+        if (!encoded && limited) {
+            ++stats_.answers_limited;
+            return;
         }
         if (!encoded || !transport_.send(to, w.written())) {
             ++stats_.send_failures;
             return;
         }
+        if (limited) {
+            answer_.left -= w.size();
+        }
         ++stats_.messages_sent;
         stats_.bytes_sent += w.size();
     }
+
+    // --- address cookies (see max_amplification) ----------------------------------------------
+    // A node answering an address it has not seen answer it issues a cookie for that address:
+    // SipHash of the address and the minute under a key of its own. Whoever echoes the cookie
+    // back receives at that address, so the node answers it in full from then on (for two
+    // minutes at most, then it issues another). It keeps nothing per stranger: the cookie is
+    // checked by computing it again. Cookies it was issued are kept in a small jar, one per
+    // peer, and echoed with everything it sends that peer.
+    [[nodiscard]] std::uint64_t cookie_for(const address_type& a, std::uint32_t minute) const
+    {
+        std::array<std::byte, wire::codec<address_type>::max_size + 4> input{};
+        wire::writer w{std::span(input)};
+        wire::codec<address_type>::write(w, a);
+        w.u32(minute);
+        return crypto::siphash24(cookie_key_, w.written());
+    }
+
+    [[nodiscard]] std::uint32_t minute_now() const
+    {
+        return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::minutes>(now()).count());
+    }
+
+    [[nodiscard]] wire::cookies cookies_for(const address_type& to) const
+    {
+        wire::cookies c;
+        const auto fresh = now() - std::chrono::minutes{1};
+        for (const auto& e : jar_) {
+            if (e.used && e.from == to && e.at > fresh) {
+                c.echoed = e.cookie;
+                break;
+            }
+        }
+        if (answer_.active && answer_.to == to) {
+            c.issued = cookie_for(to, minute_now());
+        }
+        return c;
+    }
+
+    void take_cookies(const address_type& from, const wire::cookies& carried)
+    {
+        if (carried.issued && !jar_.empty()) {
+            auto it =
+                std::find_if(jar_.begin(), jar_.end(), [&](const jar_entry& e) { return e.used && e.from == from; });
+            if (it == jar_.end()) {
+                it = jar_.begin() + static_cast<std::ptrdiff_t>(jar_next_++ % jar_.size());
+            }
+            *it = jar_entry{from, *carried.issued, now(), true};
+        }
+        if (carried.echoed && answer_.active && answer_.to == from) {
+            const std::uint32_t minute = minute_now();
+            if (*carried.echoed == cookie_for(from, minute) || *carried.echoed == cookie_for(from, minute - 1)) {
+                proven_.add(from);
+                lift_answer_bound();
+            }
+        }
+    }
+
+    // From the seed alone on simulated time, so that a run replays; mixed with the system's
+    // random source on a real network, so that nobody can compute another's cookies from a
+    // seed that was left at its default.
+    [[nodiscard]] static crypto::siphash_key draw_cookie_key(std::uint64_t seed)
+    {
+        std::uint64_t k0 = mix_seed(seed, 0x636f6f6b6965);
+        std::uint64_t k1 = mix_seed(seed, 0x6b6579);
+        if constexpr (!transport_with_clock<Transport>) {
+            std::random_device device;
+            k0 ^= (std::uint64_t{device()} << 32U) | device();
+            k1 ^= (std::uint64_t{device()} << 32U) | device();
+        }
+        crypto::siphash_key key{};
+        for (std::size_t i = 0; i < 8; ++i) {
+            key[i] = static_cast<std::byte>(k0 >> (8 * i));
+            key[8 + i] = static_cast<std::byte>(k1 >> (8 * i));
+        }
+        return key;
+    }
+
+    void lift_answer_bound()
+    {
+        answer_.active = false;
+        if constexpr (needs_outbox) {
+            outbox_.lift_limit();
+        }
+    }
+
+    // While a datagram from `from` is handled: the budget of what may go back to it, unless
+    // it is proven (see max_amplification).
+    struct answer_budget {
+        address_type to{};
+        std::size_t left = 0;
+        bool active = false;
+    };
+
+    class answer_scope {
+    public:
+        answer_scope(gossip_node& node, const address_type& from, std::size_t received) : node_(node)
+        {
+            if (node_.answer_.active || node_.proven_.contains(from)) {
+                return; // nested (a transport that delivers at once), or proven: no bound
+            }
+            owner_ = true;
+            node_.answer_ = answer_budget{from, max_amplification * received, true};
+            if constexpr (needs_outbox) {
+                node_.outbox_.limit(from, node_.answer_.left);
+            }
+        }
+        answer_scope(const answer_scope&) = delete;
+        answer_scope& operator=(const answer_scope&) = delete;
+        ~answer_scope()
+        {
+            if (owner_) {
+                node_.lift_answer_bound();
+            }
+        }
+
+    private:
+        gossip_node& node_;
+        bool owner_ = false;
+    };
 
     // view_.increase_age(), once per request received. Written as a plain loop with a branch
     // (never taken: ages do not reach the maximum), which compilers leave scalar: GCC 12
@@ -456,6 +608,19 @@ private:
     node_statistics stats_;
     [[no_unique_address]] std::conditional_t<needs_outbox, outbox<address_type>, no_outbox> outbox_{};
     std::uint64_t members_fed_ = 0; ///< members that came up, for the view's reservoir sample
+    detail::proven_addresses<address_type> proven_;
+    answer_budget answer_;
+    struct jar_entry {
+        address_type from{};
+        std::uint64_t cookie = 0;
+        std::chrono::nanoseconds at{0};
+        bool used = false;
+    };
+    /// Cookies peers issued this node, newest replacing oldest; empty when no answer ever comes.
+    std::vector<jar_entry> jar_;
+    std::size_t jar_next_ = 0;
+    crypto::siphash_key cookie_key_{};
+    std::uint64_t outbox_limited_seen_ = 0;
 };
 
 } // namespace gossip

@@ -21,6 +21,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <utility>
@@ -49,9 +50,13 @@ public:
     // clang-format on
     bool send(const Address& to, Write&& write)
     {
+        // An answer to an address not proven yet gets the room its budget leaves, and the
+        // section writes what fits there.
+        const bool limited = limit_ && limit_->to == to;
+        const std::size_t room = limited ? std::min(max_bytes_, limit_->left) : max_bytes_;
         const std::size_t at = bytes_.size();
-        bytes_.resize(at + max_bytes_);
-        wire::writer w{std::span(bytes_).subspan(at, max_bytes_)};
+        bytes_.resize(at + room);
+        wire::writer w{std::span(bytes_).subspan(at, room)};
         const bool ok = wire::encode<Address>(w, wire::message_kind::direct, self_, nullptr, [&](wire::writer& out) {
             for (std::size_t i = 0; i < depth_; ++i) {
                 out.u8(prefix_[i]);
@@ -60,12 +65,25 @@ public:
         });
         if (!ok) {
             bytes_.resize(at);
-            ++refused_;
+            ++(limited ? limited_ : refused_);
             return false;
         }
         bytes_.resize(at + w.size());
         queue_.push_back(queued{to, at, w.size()});
+        if (limited) {
+            limit_->left -= w.size();
+        }
         return true;
+    }
+
+    /// Says that `a` answered something only a receiver at that address could have known (an
+    /// ack carrying a ping's sequence number): the node then answers it without the
+    /// amplification bound (see gossip::max_amplification).
+    void proven(const Address& a)
+    {
+        if (proven_.size() < max_proven_per_call) {
+            proven_.push_back(a);
+        }
     }
 
     /// The most bytes a section sent now can take, at least (an address whose encoding is
@@ -106,6 +124,22 @@ public:
     [[nodiscard]] bool empty() const noexcept { return queue_.empty(); }
     [[nodiscard]] std::size_t size() const noexcept { return queue_.size(); }
     [[nodiscard]] std::uint64_t refused() const noexcept { return refused_; }
+    /// Messages not sent because the amplification bound left no room for them.
+    [[nodiscard]] std::uint64_t limited() const noexcept { return limited_; }
+
+    /// Until lift_limit(), sends to `to` take at most `bytes` in all.
+    void limit(const Address& to, std::size_t bytes) { limit_ = budget{to, bytes}; }
+    void lift_limit() noexcept { limit_.reset(); }
+
+    /// Hands each address proven since the last call to f, and forgets them.
+    template <class F>
+    void take_proven(F&& f)
+    {
+        for (const auto& a : proven_) {
+            f(a);
+        }
+        proven_.clear();
+    }
     [[nodiscard]] const Address& self() const noexcept { return self_; }
 
     /// Hands every queued datagram to send(to, bytes), in order, and empties the queue. What is
@@ -137,8 +171,17 @@ private:
         std::size_t size = 0;
     };
 
+    struct budget {
+        Address to{};
+        std::size_t left = 0;
+    };
+    static constexpr std::size_t max_proven_per_call = 64;
+
     Address self_{};
     std::size_t max_bytes_ = 1400;
+    std::optional<budget> limit_;
+    std::vector<Address> proven_;
+    std::uint64_t limited_ = 0;
     std::vector<queued> queue_;
     std::vector<std::byte> bytes_;
     std::vector<queued> sending_queue_;

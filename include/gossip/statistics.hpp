@@ -18,6 +18,8 @@ struct node_statistics {
                                             ///< a push-only node never asks for
     std::uint64_t dropped_by_transport = 0; ///< refused by the transport's inbound check (a sealed
                                             ///< transport's forged, replayed or foreign datagrams)
+    std::uint64_t answers_limited = 0;      ///< answers not sent: to an address not yet proven, they
+                                            ///< would have passed max_amplification times the question
 
     friend bool operator==(const node_statistics&, const node_statistics&) = default;
 };

@@ -1,6 +1,6 @@
 #pragma once
 
-// What every transport decorator (transport::sealed, transport::rate_limited) passes through to
+// What every transport decorator (transport::sealed, transport::compressed, transport::rate_limited) passes through to
 // the transport it wraps unchanged: its address, and what the loops and the simulators need of
 // it (fd, receive, flush, its clock). A decorator derives from this and adds send() and inbound().
 
@@ -16,6 +16,7 @@ template <class Inner>
 class transport_decorator {
 public:
     using address_type = typename Inner::address_type;
+    using inner_type = Inner;
 
     [[nodiscard]] address_type local_address() const { return inner_.local_address(); }
 
@@ -66,5 +67,18 @@ protected:
 
     Inner inner_;
 };
+
+/// Whether T, or any transport it decorates, compresses what it sends.
+template <class T>
+[[nodiscard]] consteval bool compresses_below()
+{
+    if constexpr (requires { T::compresses_datagrams; }) {
+        return true;
+    } else if constexpr (requires { typename T::inner_type; }) {
+        return compresses_below<typename T::inner_type>();
+    } else {
+        return false;
+    }
+}
 
 } // namespace gossip::detail

@@ -274,7 +274,8 @@ public:
                 return false;
             }
         }
-        if (rumor_bytes_) {
+        // An empty rumor section is what a sender writes when no rumor fitted: nothing to read.
+        if (rumor_bytes_ && !rumor_bytes_->empty()) {
             wire::reader section(*rumor_bytes_);
             if (!rumors_.read(section, kind, [this](rumor_id, const entry_type& e) { apply(e); })) {
                 return false;

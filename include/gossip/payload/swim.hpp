@@ -56,10 +56,13 @@
 //     failed   u64 id | varint incarnation | u64 accuser id
 //     left     u64 id | varint incarnation
 //     user     u64 broadcast id | varint length | bytes
+//   or u8 6 (padding) | varint length | that many bytes, skipped: a joiner pads its first word
+//   to a seed so that the seed may answer with a full page (see gossip::max_amplification).
 // In the node's own exchanges (composed with a replicated store, say) the section is updates
 // only. A section is parsed whole before anything in it is applied: a malformed one changes
 // nothing.
 
+#include "../config.hpp"
 #include "../detail/broadcast_queue.hpp"
 #include "../detail/id_memory.hpp"
 #include "../outbox.hpp"
@@ -480,6 +483,7 @@ private:
 
     enum class type : std::uint8_t { ping = 1, ping_req = 2, ack = 3, nack = 4, gossip = 5, sync = 6 };
     enum class tag : std::uint8_t { alive = 1, suspect = 2, failed = 3, left = 4, user = 5 };
+    static constexpr std::uint8_t padding_tag = 6; ///< not an update: skipped by every reader
     static constexpr std::uint8_t tag_has_metadata = 0x80;
     static constexpr std::uint8_t sync_want = 1;
     static constexpr std::uint8_t sync_page = 2;
@@ -974,6 +978,14 @@ private:
         while (r.ok() && r.remaining() > 0) {
             update u;
             const std::uint8_t t = r.u8();
+            if (t == padding_tag) {
+                const std::uint64_t n = wire::read_varint(r);
+                if (!r.ok() || n > r.remaining()) {
+                    return false;
+                }
+                (void)r.bytes(static_cast<std::size_t>(n));
+                continue;
+            }
             const auto kind = static_cast<std::uint8_t>(t & ~tag_has_metadata);
             u.has_metadata = (t & tag_has_metadata) != 0;
             if (kind < 1 || kind > 5 || (u.has_metadata && kind != static_cast<std::uint8_t>(tag::alive))) {
@@ -1539,7 +1551,29 @@ private:
             out.send(s, [&](wire::writer& w) {
                 write_sync_header(w, sync_want | sync_page, d, 0);
                 write_page(w, 0);
+                // The seed has never heard this address answer: it may send back only
+                // max_amplification times what it received, so ask with room for a full page.
+                write_padding(w, (max_message_bytes_ + max_amplification - 1) / max_amplification);
             });
+        }
+    }
+
+    // Pads the datagram being written to `total` bytes (as far as it has room) with an item
+    // every reader skips.
+    static void write_padding(wire::writer& w, std::size_t total)
+    {
+        constexpr std::size_t item_overhead = 1 + 3; // the tag and a varint below 2^21
+        if (w.size() + item_overhead >= total || w.remaining() <= item_overhead) {
+            return;
+        }
+        std::size_t n = std::min(total - w.size(), w.remaining()) - item_overhead;
+        w.u8(padding_tag);
+        wire::write_varint(w, n);
+        static constexpr std::array<std::byte, 256> zeros{};
+        while (n > 0) {
+            const std::size_t chunk = std::min(n, zeros.size());
+            w.bytes(std::span(zeros).first(chunk));
+            n -= chunk;
         }
     }
 
@@ -1683,6 +1717,9 @@ private:
             const auto at = position(probe_.target);
             const bool direct = at != npos && rows_[at].address == from;
             ++(direct ? stats_.acks : stats_.indirect_acks);
+            // Whoever sent this ack, directly or as a relay, had our sequence number: it
+            // receives at its address.
+            out.proven(from);
             adjust_health(-1);
             return;
         }

@@ -5,8 +5,9 @@
 // than its share of a link or of the loop. What is over budget is dropped and counted, never
 // queued: gossip repairs a lost datagram, while a queue would only add delay.
 //
-// Composes with the other decorators: sealed<rate_limited<udp>> checks the receive budget
-// before any cryptography, and limits sealed bytes on the way out.
+// Composes with the other decorators, innermost so that it counts bytes on the wire:
+// compressed<sealed<rate_limited<udp>>> checks the receive budget before any cryptography or
+// decoding, and limits compressed, sealed bytes on the way out.
 
 #include "../detail/token_bucket.hpp"
 #include "../detail/transport_decorator.hpp"

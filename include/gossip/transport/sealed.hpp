@@ -43,6 +43,7 @@
 // send_plain (accept both, send plain) everywhere, then send_sealed, then require_sealed.
 
 #include "../crypto/chacha20_poly1305.hpp"
+#include "../detail/flag_guard.hpp"
 #include "../detail/transport_decorator.hpp"
 #include "../random.hpp"
 #include "policy.hpp"
@@ -197,6 +198,10 @@ class sealed : public gossip::detail::transport_decorator<Inner> {
 public:
     using address_type = typename Inner::address_type;
 
+    static_assert(!gossip::detail::compresses_below<Inner>(),
+                  "gossip::transport::sealed<compressed<T>> would compress ciphertext, which does not shrink: "
+                  "compress first, as compressed<sealed<T>>");
+
     static constexpr std::uint8_t format = 0xC5;
     static constexpr std::size_t header_bytes = 1 + 1 + 8 + 4 + 4;
     static constexpr std::size_t overhead = header_bytes + crypto::aead_tag_bytes;
@@ -270,7 +275,7 @@ public:
         std::vector<std::byte> nested_aad;
         std::vector<std::byte>& buffer = sending_ > 0 ? nested_buffer : buffer_;
         std::vector<std::byte>& aad_scratch = sending_ > 0 ? nested_aad : aad_;
-        const depth_guard depth(sending_);
+        const gossip::detail::depth_guard depth(sending_);
         buffer.resize(overhead + bytes.size());
         std::byte* h = buffer.data();
         h[0] = std::byte{format};
@@ -340,7 +345,7 @@ private:
         std::vector<std::byte> nested_aad;
         std::vector<std::byte>& plain = opening_ > 0 ? nested_plain : plain_;
         std::vector<std::byte>& aad = opening_ > 0 ? nested_aad : aad_;
-        const depth_guard depth(opening_);
+        const gossip::detail::depth_guard depth(opening_);
         plain.resize(body_size);
         associated_data(aad, bytes.first(header_bytes));
         if (!crypto::open(*key, nonce_of(h), aad, body, tag, plain)) {
@@ -493,14 +498,6 @@ private:
     }
 
     static constexpr std::int64_t simulated_origin = 1'000'000'000;
-
-    struct depth_guard {
-        explicit depth_guard(int& depth) noexcept : depth_(depth) { ++depth_; }
-        depth_guard(const depth_guard&) = delete;
-        depth_guard& operator=(const depth_guard&) = delete;
-        ~depth_guard() { --depth_; }
-        int& depth_;
-    };
 
     keyring keys_;
     sealed_options options_;

@@ -5,7 +5,10 @@
 //   u16 magic 0x5347 ("GS") | u8 version | u8 kind | u16 body length (bytes after this field)
 //   (kind: 1 request, 2 reply, 3 follow-up, 4 direct; neither a follow-up nor a direct message
 //   ever carries a view)
-//   sender address (its codec) | u8 flags (bit 0: a view follows)
+//   sender address (its codec) | u8 flags (bit 0: a view follows; bit 1: an echoed cookie
+//   follows; bit 2: an issued cookie follows)
+//   [u64 echoed cookie]                               only when flags bit 1 is set
+//   [u64 issued cookie]                               only when flags bit 2 is set
 //   [u16 count | count x (address, u32 age)]          only when flags bit 0 is set
 //   u16 payload length | payload bytes
 //
@@ -19,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -70,8 +74,20 @@ enum class decode_error : std::uint8_t {
 }
 
 inline constexpr std::uint8_t flag_has_view = 0x01;
+/// The receiver's cookie for the sender's address, echoed back to it: the proof that the sender
+/// receives at its address (see gossip::max_amplification). Never on a direct message.
+inline constexpr std::uint8_t flag_echoes_cookie = 0x02;
+/// The sender's cookie for the receiver's address, for the receiver to echo. Never on a direct
+/// message.
+inline constexpr std::uint8_t flag_issues_cookie = 0x04;
 
-/// Bytes taken by everything but the view entries and payload bytes.
+/// The address cookies a message carries (see gossip::max_amplification).
+struct cookies {
+    std::optional<std::uint64_t> echoed;
+    std::optional<std::uint64_t> issued;
+};
+
+/// Bytes taken by everything but the view entries and payload bytes (and cookies, 8 bytes each).
 template <encodable Address>
 inline constexpr std::size_t fixed_overhead = 2 + 1 + 1 + 2 + codec<Address>::max_size + 1 + 2 + 2;
 
@@ -90,7 +106,7 @@ template <encodable Address>
 /// Returns false (and the writer is failed) when it did not fit.
 template <encodable Address, class PayloadWriter>
 bool encode(writer& out, message_kind kind, const Address& sender, const std::span<const descriptor<Address>>* view,
-            PayloadWriter&& write_payload)
+            PayloadWriter&& write_payload, const cookies& carried = {})
 {
     // Work on a local copy: bytes written through std::byte may alias anything, so the fields
     // of a writer reached by reference would be reloaded after every store.
@@ -101,7 +117,14 @@ bool encode(writer& out, message_kind kind, const Address& sender, const std::sp
     const std::size_t length_at = w.size();
     w.u16(0);
     codec<Address>::write(w, sender);
-    w.u8(view != nullptr ? flag_has_view : 0);
+    w.u8(static_cast<std::uint8_t>((view != nullptr ? flag_has_view : 0) | (carried.echoed ? flag_echoes_cookie : 0) |
+                                   (carried.issued ? flag_issues_cookie : 0)));
+    if (carried.echoed) {
+        w.u64(*carried.echoed);
+    }
+    if (carried.issued) {
+        w.u64(*carried.issued);
+    }
     if (view != nullptr) {
         w.u16(static_cast<std::uint16_t>(view->size()));
         for (const auto& d : *view) {
@@ -129,6 +152,7 @@ struct decoded {
     message_kind kind = message_kind::request;
     Address sender{};
     bool has_view = false;
+    cookies carried;
     std::span<const std::byte> payload;
 };
 
@@ -182,9 +206,21 @@ template <encodable Address>
         return out;
     }
     out.has_view = (flags & flag_has_view) != 0;
-    if ((flags & ~flag_has_view) != 0 ||
-        (out.has_view && (out.kind == message_kind::follow_up || out.kind == message_kind::direct))) {
+    constexpr std::uint8_t cookie_flags = flag_echoes_cookie | flag_issues_cookie;
+    if ((flags & ~(flag_has_view | cookie_flags)) != 0 ||
+        (out.has_view && (out.kind == message_kind::follow_up || out.kind == message_kind::direct)) ||
+        ((flags & cookie_flags) != 0 && out.kind == message_kind::direct)) {
         fail(decode_error::bad_flags);
+        return out;
+    }
+    if ((flags & flag_echoes_cookie) != 0) {
+        out.carried.echoed = r.u64();
+    }
+    if ((flags & flag_issues_cookie) != 0) {
+        out.carried.issued = r.u64();
+    }
+    if (!r.ok()) {
+        fail(decode_error::truncated);
         return out;
     }
     if (out.has_view) {
