@@ -21,8 +21,8 @@
 // datagram repeats itself from its length; where one datagram can carry both a secret and bytes
 // an attacker chooses, and the attacker can watch lengths, leave compression off.
 
-#include "../detail/flag_guard.hpp"
 #include "../detail/lz_codec.hpp"
+#include "../detail/scratch.hpp"
 #include "../detail/transport_decorator.hpp"
 #include "../wire/reader.hpp"
 #include "../wire/varint.hpp"
@@ -79,6 +79,10 @@ class compressed : public gossip::detail::transport_decorator<Inner> {
     using base = gossip::detail::transport_decorator<Inner>;
     using base::inner_;
 
+    // Tags of the scratch buffers this decorator leases (detail::scratch_vector).
+    struct buffer_tag {};
+    struct plain_tag {};
+
 public:
     using address_type = typename Inner::address_type;
     /// Read by transport::sealed, which refuses to seal what is compressed after sealing.
@@ -97,11 +101,10 @@ public:
         if (bytes.size() < options_.min_bytes && !must_frame) {
             return send_raw(to, bytes);
         }
-        // A transport that delivers at once may have this member answer from inside the send
-        // below: a nested send compresses into a buffer of its own.
-        std::vector<std::byte> nested;
-        std::vector<std::byte>& out = sending_ > 0 ? nested : buffer_;
-        const gossip::detail::depth_guard depth(sending_);
+        // Scratch that nests: a transport that delivers at once may have this member answer
+        // from inside the send below, and that send compresses into a buffer of its own.
+        gossip::detail::scratch_vector<std::byte, buffer_tag> lease;
+        std::vector<std::byte>& out = lease.get();
         out.clear();
         out.push_back(std::byte{format});
         put_varint(out, bytes.size());
@@ -174,9 +177,9 @@ private:
             ++stats_.refused_too_large;
             return false;
         }
-        std::vector<std::byte> nested;
-        std::vector<std::byte>& out = opening_ > 0 ? nested : plain_;
-        const gossip::detail::depth_guard depth(opening_);
+        // Leased while the node handles it; a datagram opened meanwhile expands into its own.
+        gossip::detail::scratch_vector<std::byte, plain_tag> lease;
+        std::vector<std::byte>& out = lease.get();
         out.resize(static_cast<std::size_t>(size));
         if (gossip::detail::lz_decode(r.rest(), std::span(out)) != gossip::detail::lz_error::none) {
             ++stats_.refused_malformed;
@@ -197,10 +200,6 @@ private:
 
     compression_options options_;
     gossip::detail::lz_encoder encoder_;
-    std::vector<std::byte> buffer_;
-    std::vector<std::byte> plain_;
-    int sending_ = 0;
-    int opening_ = 0;
     compression_statistics stats_;
 };
 

@@ -43,7 +43,7 @@
 // send_plain (accept both, send plain) everywhere, then send_sealed, then require_sealed.
 
 #include "../crypto/chacha20_poly1305.hpp"
-#include "../detail/flag_guard.hpp"
+#include "../detail/scratch.hpp"
 #include "../detail/transport_decorator.hpp"
 #include "../random.hpp"
 #include "policy.hpp"
@@ -195,6 +195,11 @@ class sealed : public gossip::detail::transport_decorator<Inner> {
     using base = gossip::detail::transport_decorator<Inner>;
     using base::inner_;
 
+    // Tags of the scratch buffers this decorator leases (detail::scratch_vector).
+    struct buffer_tag {};
+    struct aad_tag {};
+    struct plain_tag {};
+
 public:
     using address_type = typename Inner::address_type;
 
@@ -269,13 +274,12 @@ public:
             counter_ = 0;
         }
         const std::uint32_t counter = counter_++;
-        // A transport that delivers at once may have this member answer from inside the send
-        // below: a nested send seals into buffers of its own.
-        std::vector<std::byte> nested_buffer;
-        std::vector<std::byte> nested_aad;
-        std::vector<std::byte>& buffer = sending_ > 0 ? nested_buffer : buffer_;
-        std::vector<std::byte>& aad_scratch = sending_ > 0 ? nested_aad : aad_;
-        const gossip::detail::depth_guard depth(sending_);
+        // Scratch that nests: a transport that delivers at once may have this member answer
+        // from inside the send below, and that send seals into buffers of its own.
+        gossip::detail::scratch_vector<std::byte, buffer_tag> buffer_lease;
+        gossip::detail::scratch_vector<std::byte, aad_tag> aad_lease;
+        std::vector<std::byte>& buffer = buffer_lease.get();
+        std::vector<std::byte>& aad_scratch = aad_lease.get();
         buffer.resize(overhead + bytes.size());
         std::byte* h = buffer.data();
         h[0] = std::byte{format};
@@ -339,18 +343,19 @@ private:
         const auto body = bytes.subspan(header_bytes, body_size);
         const auto tag = std::span<const std::byte, crypto::aead_tag_bytes>(bytes.data() + header_bytes + body_size,
                                                                             crypto::aead_tag_bytes);
-        // A transport may deliver from inside a send made while a datagram is being handled:
-        // a nested call decrypts into buffers of its own.
-        std::vector<std::byte> nested_plain;
-        std::vector<std::byte> nested_aad;
-        std::vector<std::byte>& plain = opening_ > 0 ? nested_plain : plain_;
-        std::vector<std::byte>& aad = opening_ > 0 ? nested_aad : aad_;
-        const gossip::detail::depth_guard depth(opening_);
+        // The plaintext stays leased while the node handles it (and perhaps opens another
+        // datagram delivered meanwhile, into scratch of its own); the associated data only
+        // until the tag is checked, so that the answers the node sends reuse it.
+        gossip::detail::scratch_vector<std::byte, plain_tag> plain_lease;
+        std::vector<std::byte>& plain = plain_lease.get();
         plain.resize(body_size);
-        associated_data(aad, bytes.first(header_bytes));
-        if (!crypto::open(*key, nonce_of(h), aad, body, tag, plain)) {
-            ++stats_.refused_tag;
-            return false;
+        {
+            gossip::detail::scratch_vector<std::byte, aad_tag> aad_lease;
+            associated_data(aad_lease.get(), bytes.first(header_bytes));
+            if (!crypto::open(*key, nonce_of(h), aad_lease.get(), body, tag, plain)) {
+                ++stats_.refused_tag;
+                return false;
+            }
         }
         // Authentic: now its time and its counter are worth believing, and remembering.
         const std::int64_t now = seconds_now();
@@ -503,11 +508,6 @@ private:
     sealed_options options_;
     std::uint64_t epoch_;
     std::uint32_t counter_ = 0;
-    std::vector<std::byte> buffer_;
-    std::vector<std::byte> plain_;
-    std::vector<std::byte> aad_;
-    int opening_ = 0; // nesting depth of inbound()
-    int sending_ = 0; // nesting depth of send()
     std::int64_t last_full_sweep_ = 0;
     std::unordered_map<std::uint64_t, window> windows_;
     std::size_t accepted_since_sweep_ = 0;
