@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <span>
 #include <utility>
 
 namespace gossip::detail {
@@ -53,6 +54,21 @@ public:
 
 protected:
     explicit transport_decorator(Inner inner) : inner_(std::move(inner)) {}
+
+    /// Inner's own inbound check first, when it has one (a rate limit is cheaper than a tag),
+    /// then own(the bytes Inner handed on), which returns whether it passed them on too.
+    template <class Own>
+    bool inbound_after_inner(const address_type& from, std::span<const std::byte> bytes, Own&& own)
+    {
+        if constexpr (transport_with_inbound<Inner>) {
+            bool passed = false;
+            const bool inner_passed =
+                inner_.inbound(from, bytes, [&](std::span<const std::byte> inside) { passed = own(inside); });
+            return inner_passed && passed;
+        } else {
+            return own(bytes);
+        }
+    }
 
     /// The inner transport's clock when it keeps one (simulated time), steady_clock otherwise.
     [[nodiscard]] std::chrono::nanoseconds inner_clock() const

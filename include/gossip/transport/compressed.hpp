@@ -128,15 +128,8 @@ public:
     template <class F>
     bool inbound(const address_type& from, std::span<const std::byte> bytes, F&& f)
     {
-        if constexpr (transport_with_inbound<Inner>) {
-            bool expanded = false;
-            const bool passed = inner_.inbound(from, bytes, [&](std::span<const std::byte> inside) {
-                expanded = expand_and_hand(inside, f);
-            });
-            return passed && expanded;
-        } else {
-            return expand_and_hand(bytes, f);
-        }
+        return this->inbound_after_inner(from, bytes,
+                                         [&](std::span<const std::byte> inside) { return expand_and_hand(inside, f); });
     }
 
     [[nodiscard]] const compression_statistics& statistics() const noexcept { return stats_; }

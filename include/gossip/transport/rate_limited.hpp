@@ -82,12 +82,10 @@ public:
             return false;
         }
         ++stats_.received;
-        if constexpr (transport_with_inbound<Inner>) {
-            return inner_.inbound(from, bytes, std::forward<F>(f));
-        } else {
-            f(bytes);
+        return this->inbound_after_inner(from, bytes, [&](std::span<const std::byte> inside) {
+            f(inside);
             return true;
-        }
+        });
     }
 
     [[nodiscard]] const rate_limit_statistics& statistics() const noexcept { return stats_; }

@@ -301,16 +301,8 @@ public:
     template <class F>
     bool inbound(const address_type& from, std::span<const std::byte> bytes, F&& f)
     {
-        if constexpr (transport_with_inbound<Inner>) {
-            // The inner transport's check first (a rate limit is cheaper than a tag).
-            bool opened = false;
-            const bool passed = inner_.inbound(from, bytes, [&](std::span<const std::byte> inside) {
-                opened = open_and_hand(inside, f);
-            });
-            return passed && opened;
-        } else {
-            return open_and_hand(bytes, f);
-        }
+        return this->inbound_after_inner(from, bytes,
+                                         [&](std::span<const std::byte> inside) { return open_and_hand(inside, f); });
     }
 
 private:
