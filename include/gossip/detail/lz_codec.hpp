@@ -21,6 +21,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -30,6 +31,20 @@ inline constexpr std::size_t lz_min_match = 4;
 
 /// Why a decode failed; none when it produced exactly the expected bytes.
 enum class lz_error : std::uint8_t { none, truncated, too_long, bad_distance, trailing };
+
+/// Appends v to `out` as a varint (wire/varint.hpp), unless `out` would then pass `limit` bytes.
+inline bool append_varint(std::vector<std::byte>& out, std::uint64_t v,
+                          std::size_t limit = std::numeric_limits<std::size_t>::max())
+{
+    std::array<std::byte, wire::max_varint_bytes> bytes{};
+    wire::writer w{std::span(bytes)};
+    wire::write_varint(w, v);
+    if (out.size() + w.size() > limit) {
+        return false;
+    }
+    out.insert(out.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(w.size()));
+    return true;
+}
 
 /// Hash-table state for the encoder: kept between calls only to save allocating it.
 class lz_encoder {
@@ -55,7 +70,7 @@ public:
                 ++length;
             }
             if (!put_literals(in.subspan(literal_start, i - literal_start), out, limit) ||
-                !put_varint(out, length - lz_min_match, limit) || !put_varint(out, i - candidate - 1, limit)) {
+                !append_varint(out, length - lz_min_match, limit) || !append_varint(out, i - candidate - 1, limit)) {
                 return false;
             }
             // Positions inside the match feed the table too: later repeats of them are found.
@@ -91,20 +106,9 @@ private:
     {
         return load4(in, a) == load4(in, b);
     }
-    static bool put_varint(std::vector<std::byte>& out, std::uint64_t v, std::size_t limit)
-    {
-        std::array<std::byte, wire::max_varint_bytes> bytes{};
-        wire::writer w{std::span(bytes)};
-        wire::write_varint(w, v);
-        if (out.size() + w.size() > limit) {
-            return false;
-        }
-        out.insert(out.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(w.size()));
-        return true;
-    }
     static bool put_literals(std::span<const std::byte> literals, std::vector<std::byte>& out, std::size_t limit)
     {
-        if (!put_varint(out, literals.size(), limit) || out.size() + literals.size() > limit) {
+        if (!append_varint(out, literals.size(), limit) || out.size() + literals.size() > limit) {
             return false;
         }
         out.insert(out.end(), literals.begin(), literals.end());

@@ -26,10 +26,8 @@
 #include "../detail/transport_decorator.hpp"
 #include "../wire/reader.hpp"
 #include "../wire/varint.hpp"
-#include "../wire/writer.hpp"
 #include "policy.hpp"
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -107,7 +105,7 @@ public:
         std::vector<std::byte>& out = lease.get();
         out.clear();
         out.push_back(std::byte{format});
-        put_varint(out, bytes.size());
+        (void)gossip::detail::append_varint(out, bytes.size()); // no limit: cannot fail
         // Worth it only if smaller; a datagram that must be framed may grow by its header.
         const std::size_t limit =
             must_frame ? out.size() + 2 * wire::max_varint_bytes + bytes.size() : bytes.size() - 1;
@@ -181,14 +179,6 @@ private:
         ++stats_.expanded;
         f(std::span<const std::byte>(out));
         return true;
-    }
-
-    static void put_varint(std::vector<std::byte>& out, std::uint64_t v)
-    {
-        std::array<std::byte, wire::max_varint_bytes> bytes{};
-        wire::writer w{std::span(bytes)};
-        wire::write_varint(w, v);
-        out.insert(out.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(w.size()));
     }
 
     compression_options options_;
