@@ -7,6 +7,8 @@
 //
 //   cmake --build build/release --target compression && build/release/bench/compression
 
+#include "keeping_transport.hpp"
+
 #include <gossip/gossip_node.hpp>
 #include <gossip/payload/anti_entropy.hpp>
 #include <gossip/payload/lww_map.hpp>
@@ -40,17 +42,8 @@ using gossip::transport::in_memory;
 using gossip::transport::in_memory_address;
 using gossip::transport::in_memory_network;
 
-// A transport that only counts: compressed<counting>::send is the sending side without a network.
-struct counting {
-    using address_type = in_memory_address;
-    std::vector<std::byte> last;
-    [[nodiscard]] address_type local_address() const { return address_type{0}; }
-    bool send(const address_type&, std::span<const std::byte> bytes)
-    {
-        last.assign(bytes.begin(), bytes.end());
-        return true;
-    }
-};
+// compressed<counting>::send is the sending side without a network.
+using counting = bench::keeping_transport;
 
 // Sees every datagram of a run, compresses it, and keeps the largest as a benchmark sample.
 struct meter {

@@ -5,6 +5,8 @@
 //
 //   cmake --build build/release --target sealing && build/release/bench/sealing
 
+#include "keeping_transport.hpp"
+
 #include <gossip/transport/in_memory.hpp>
 #include <gossip/transport/sealed.hpp>
 
@@ -20,19 +22,7 @@ namespace {
 
 using gossip::transport::in_memory_address;
 
-// A transport that keeps the last datagram and counts the rest: the send path without a network.
-struct counting {
-    using address_type = in_memory_address;
-    std::vector<std::byte> last;
-    std::uint64_t sent = 0;
-    [[nodiscard]] address_type local_address() const { return address_type{0}; }
-    bool send(const address_type&, std::span<const std::byte> bytes)
-    {
-        last.assign(bytes.begin(), bytes.end());
-        ++sent;
-        return true;
-    }
-};
+using counting = bench::keeping_transport;
 
 gossip::transport::keyring keys()
 {

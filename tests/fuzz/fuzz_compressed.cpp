@@ -5,7 +5,9 @@
 //   odd:  a datagram of a member's own. Sent through compressed<>, it arrives exactly as it was;
 //         and with one byte of the frame changed (the second input byte says which), it is
 //         refused or handed on within the bound, never more.
-// A violated invariant aborts, which libFuzzer reports as a crash with the input saved.
+// A violated invariant aborts (fuzz_support.hpp).
+
+#include "fuzz_support.hpp"
 
 #include <gossip/transport/compressed.hpp>
 #include <gossip/transport/in_memory.hpp>
@@ -13,8 +15,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <span>
 #include <vector>
 
@@ -22,25 +22,8 @@ namespace {
 
 using gossip::transport::in_memory_address;
 
-void check(bool ok, const char* invariant)
-{
-    if (!ok) {
-        std::fprintf(stderr, "fuzz_compressed: invariant violated: %s\n", invariant);
-        std::abort();
-    }
-}
-
-// A transport that keeps the last datagram sent instead of sending it.
-struct keeper {
-    using address_type = in_memory_address;
-    std::vector<std::byte> last;
-    [[nodiscard]] address_type local_address() const { return address_type{0}; }
-    bool send(const address_type&, std::span<const std::byte> bytes)
-    {
-        last.assign(bytes.begin(), bytes.end());
-        return true;
-    }
-};
+using fuzz::check;
+using fuzz::keeper;
 
 constexpr std::size_t bound = 4096;
 

@@ -4,7 +4,9 @@
 //   - a datagram passes only if it is one of the harness's own, intact, delivered for the first
 //     time, and the plaintext handed on is exactly what was sealed;
 //   - every other datagram is refused, and counted under exactly one reason.
-// A violated invariant aborts, which libFuzzer reports as a crash with the input saved.
+// A violated invariant aborts (fuzz_support.hpp).
+
+#include "fuzz_support.hpp"
 
 #include <gossip/transport/in_memory.hpp>
 #include <gossip/transport/sealed.hpp>
@@ -13,8 +15,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <span>
 #include <vector>
 
@@ -22,24 +22,8 @@ namespace {
 
 using gossip::transport::in_memory_address;
 
-void check(bool ok, const char* invariant)
-{
-    if (!ok) {
-        std::fprintf(stderr, "fuzz_sealed: invariant violated: %s\n", invariant);
-        std::abort();
-    }
-}
-
-struct keeper {
-    using address_type = in_memory_address;
-    std::vector<std::byte> last;
-    [[nodiscard]] address_type local_address() const { return address_type{0}; }
-    bool send(const address_type&, std::span<const std::byte> bytes)
-    {
-        last.assign(bytes.begin(), bytes.end());
-        return true;
-    }
-};
+using fuzz::check;
+using fuzz::keeper;
 
 gossip::transport::keyring keys()
 {
