@@ -7,6 +7,7 @@
 #include "config.hpp"
 #include "crypto/siphash.hpp"
 #include "descriptor.hpp"
+#include "detail/answer_budget.hpp"
 #include "detail/prefetch.hpp"
 #include "detail/proven_addresses.hpp"
 #include "detail/scratch.hpp"
@@ -75,10 +76,12 @@ public:
           buffer_limit_(std::min(buffer_size(cfg), wire::descriptors_that_fit<address_type>(cfg.max_message_bytes)))
     {
         view_.storage().reserve(config_.view_size);
-        if constexpr (Propagation::pulls || payload_with_replies<Payload>) {
+        if constexpr (Propagation::pulls || payload_with_replies<Payload>) { // issued cookies come in replies
             jar_.resize(std::max<std::size_t>(4, 2 * config_.fanout));
         }
-        proven_ = detail::proven_addresses<address_type>(std::max<std::size_t>(8, config_.view_size / 2));
+        if constexpr (answers) {
+            proven_ = detail::proven_addresses<address_type>(std::max<std::size_t>(8, config_.view_size / 2));
+        }
         cookie_key_ = draw_cookie_key(seed);
         if constexpr (needs_outbox) {
             outbox_ = outbox<address_type>(address(), config_.max_message_bytes);
@@ -300,6 +303,8 @@ public:
 private:
     static constexpr bool talks_on_its_own = payload_with_messages<Payload, address_type>;
     static constexpr bool needs_outbox = talks_on_its_own || payload_with_join<Payload, address_type>;
+    /// Whether anything ever goes back to the sender of a datagram: only then is it bounded.
+    static constexpr bool answers = Propagation::pulls || payload_with_replies<Payload> || needs_outbox;
     struct no_outbox {};
 
     void on_direct(const address_type& from, const address_type& sender, std::span<const std::byte> section_bytes)
@@ -331,9 +336,7 @@ private:
     void after_payload()
     {
         if constexpr (needs_outbox) {
-            // The outbox counted what the amplification bound refused; the node's statistics say it too.
-            stats_.answers_limited += outbox_.limited() - outbox_limited_seen_;
-            outbox_limited_seen_ = outbox_.limited();
+            stats_.answers_limited += outbox_.take_limited();
             outbox_.take_proven([this](const address_type& a) { proven_.add(a); });
             outbox_.drain([this](const address_type& to, std::span<const std::byte> bytes) {
                 if (!transport_.send(to, bytes)) {
@@ -396,9 +399,9 @@ private:
         struct buffer_tag {};
         detail::scratch_vector<std::byte, buffer_tag> buffer_lease;
         auto& buffer = buffer_lease.get();
-        const bool limited = answer_.active && answer_.to == to;
-        const std::size_t room =
-            limited ? std::min(config_.max_message_bytes, answer_.left) : config_.max_message_bytes;
+        auto& bound = budget();
+        const bool limited = unproven(to);
+        const std::size_t room = bound ? bound->room(to, config_.max_message_bytes) : config_.max_message_bytes;
         buffer.resize(room);
         wire::writer w{std::span(buffer)};
         bool encoded = false;
@@ -424,8 +427,8 @@ private:
             ++stats_.send_failures;
             return;
         }
-        if (limited) {
-            answer_.left -= w.size();
+        if (bound) {
+            bound->spend(to, w.size());
         }
         ++stats_.messages_sent;
         stats_.bytes_sent += w.size();
@@ -452,7 +455,7 @@ private:
         return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::minutes>(now()).count());
     }
 
-    [[nodiscard]] wire::cookies cookies_for(const address_type& to) const
+    [[nodiscard]] wire::cookies cookies_for(const address_type& to)
     {
         wire::cookies c;
         const auto fresh = now() - std::chrono::minutes{1};
@@ -462,7 +465,7 @@ private:
                 break;
             }
         }
-        if (answer_.active && answer_.to == to) {
+        if (unproven(to)) {
             c.issued = cookie_for(to, minute_now());
         }
         return c;
@@ -478,7 +481,7 @@ private:
             }
             *it = jar_entry{from, *carried.issued, now(), true};
         }
-        if (carried.echoed && answer_.active && answer_.to == from) {
+        if (carried.echoed && unproven(from)) {
             const std::uint32_t minute = minute_now();
             if (*carried.echoed == cookie_for(from, minute) || *carried.echoed == cookie_for(from, minute - 1)) {
                 proven_.add(from);
@@ -507,34 +510,34 @@ private:
         return key;
     }
 
-    void lift_answer_bound()
+    void lift_answer_bound() { budget().reset(); }
+
+    // While a datagram from an address not proven yet is handled: what may go back to it, in
+    // the outbox when the node has one (so that the payload's sends spend from it too).
+    [[nodiscard]] std::optional<detail::answer_budget<address_type>>& budget() noexcept
     {
-        answer_.active = false;
         if constexpr (needs_outbox) {
-            outbox_.lift_limit();
+            return outbox_.budget();
+        } else {
+            return budget_;
         }
     }
 
-    // While a datagram from `from` is handled: the budget of what may go back to it, unless
-    // it is proven (see max_amplification).
-    struct answer_budget {
-        address_type to{};
-        std::size_t left = 0;
-        bool active = false;
-    };
+    [[nodiscard]] bool unproven(const address_type& a) noexcept
+    {
+        const auto& bound = budget();
+        return bound && bound->to == a;
+    }
 
     class answer_scope {
     public:
         answer_scope(gossip_node& node, const address_type& from, std::size_t received) : node_(node)
         {
-            if (node_.answer_.active || node_.proven_.contains(from)) {
-                return; // nested (a transport that delivers at once), or proven: no bound
+            if (!answers || node_.budget() || node_.proven_.contains(from)) {
+                return; // never answers; nested (a transport that delivers at once); or proven
             }
             owner_ = true;
-            node_.answer_ = answer_budget{from, max_amplification * received, true};
-            if constexpr (needs_outbox) {
-                node_.outbox_.limit(from, node_.answer_.left);
-            }
+            node_.budget() = detail::answer_budget<address_type>{from, max_amplification * received};
         }
         answer_scope(const answer_scope&) = delete;
         answer_scope& operator=(const answer_scope&) = delete;
@@ -609,7 +612,11 @@ private:
     [[no_unique_address]] std::conditional_t<needs_outbox, outbox<address_type>, no_outbox> outbox_{};
     std::uint64_t members_fed_ = 0; ///< members that came up, for the view's reservoir sample
     detail::proven_addresses<address_type> proven_;
-    answer_budget answer_;
+    struct no_budget {};
+    /// The answer budget of a node without an outbox (see budget()).
+    [[no_unique_address]] std::conditional_t<needs_outbox, no_budget,
+                                             std::optional<detail::answer_budget<address_type>>>
+        budget_{};
     struct jar_entry {
         address_type from{};
         std::uint64_t cookie = 0;
@@ -620,7 +627,6 @@ private:
     std::vector<jar_entry> jar_;
     std::size_t jar_next_ = 0;
     crypto::siphash_key cookie_key_{};
-    std::uint64_t outbox_limited_seen_ = 0;
 };
 
 } // namespace gossip

@@ -11,6 +11,7 @@
 // scope that prefixes every section sent inside it with the part's number, and reads that
 // number back before handing a received section on.
 
+#include "detail/answer_budget.hpp"
 #include "detail/flag_guard.hpp"
 #include "wire/codec.hpp"
 #include "wire/message.hpp"
@@ -52,8 +53,8 @@ public:
     {
         // An answer to an address not proven yet gets the room its budget leaves, and the
         // section writes what fits there.
-        const bool limited = limit_ && limit_->to == to;
-        const std::size_t room = limited ? std::min(max_bytes_, limit_->left) : max_bytes_;
+        const bool limited = budget_ && budget_->to == to;
+        const std::size_t room = budget_ ? budget_->room(to, max_bytes_) : max_bytes_;
         const std::size_t at = bytes_.size();
         bytes_.resize(at + room);
         wire::writer w{std::span(bytes_).subspan(at, room)};
@@ -70,8 +71,8 @@ public:
         }
         bytes_.resize(at + w.size());
         queue_.push_back(queued{to, at, w.size()});
-        if (limited) {
-            limit_->left -= w.size();
+        if (budget_) {
+            budget_->spend(to, w.size());
         }
         return true;
     }
@@ -124,12 +125,12 @@ public:
     [[nodiscard]] bool empty() const noexcept { return queue_.empty(); }
     [[nodiscard]] std::size_t size() const noexcept { return queue_.size(); }
     [[nodiscard]] std::uint64_t refused() const noexcept { return refused_; }
-    /// Messages not sent because the amplification bound left no room for them.
-    [[nodiscard]] std::uint64_t limited() const noexcept { return limited_; }
+    /// Messages not sent since the last call because the amplification bound left no room.
+    [[nodiscard]] std::uint64_t take_limited() noexcept { return std::exchange(limited_, 0); }
 
-    /// Until lift_limit(), sends to `to` take at most `bytes` in all.
-    void limit(const Address& to, std::size_t bytes) { limit_ = budget{to, bytes}; }
-    void lift_limit() noexcept { limit_.reset(); }
+    /// The node's answer budget, while it handles a datagram from an address not proven yet;
+    /// sends to that address spend from it.
+    [[nodiscard]] std::optional<detail::answer_budget<Address>>& budget() noexcept { return budget_; }
 
     /// Hands each address proven since the last call to f, and forgets them.
     template <class F>
@@ -171,15 +172,11 @@ private:
         std::size_t size = 0;
     };
 
-    struct budget {
-        Address to{};
-        std::size_t left = 0;
-    };
     static constexpr std::size_t max_proven_per_call = 64;
 
     Address self_{};
     std::size_t max_bytes_ = 1400;
-    std::optional<budget> limit_;
+    std::optional<detail::answer_budget<Address>> budget_;
     std::vector<Address> proven_;
     std::uint64_t limited_ = 0;
     std::vector<queued> queue_;

@@ -20,9 +20,11 @@ namespace gossip::detail {
 template <class Address>
 class proven_addresses {
 public:
-    /// Room for `slots` addresses (rounded up to a power of two, at most max_slots).
-    explicit proven_addresses(std::size_t slots = 8)
-        : slots_(std::bit_ceil(std::clamp<std::size_t>(slots, 1, max_slots)))
+    /// No room: nobody is ever proven (a node that never answers needs none).
+    proven_addresses() = default;
+
+    /// Room for `slots` addresses (rounded up to a power of two, from 2 to max_slots).
+    explicit proven_addresses(std::size_t slots) : slots_(std::bit_ceil(std::clamp<std::size_t>(slots, 2, max_slots)))
     {
         if constexpr (hashable_address<Address>) {
             addresses_.resize(slots_); // now, so that traffic never allocates
@@ -35,6 +37,9 @@ public:
     void add(const Address& a)
     {
         if constexpr (hashable_address<Address>) {
+            if (addresses_.empty()) {
+                return;
+            }
             const std::size_t at = slot(a);
             addresses_[at] = a;
             used_[at] = true;
@@ -46,6 +51,9 @@ public:
     [[nodiscard]] bool contains(const Address& a) const
     {
         if constexpr (hashable_address<Address>) {
+            if (addresses_.empty()) {
+                return false;
+            }
             const std::size_t at = slot(a);
             return used_[at] && addresses_[at] == a;
         } else {
@@ -63,7 +71,7 @@ private:
                (slots_ - 1);
     }
 
-    std::size_t slots_;
+    std::size_t slots_ = 0;
     std::vector<Address> addresses_;
     std::vector<bool> used_;
 };
