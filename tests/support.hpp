@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 namespace test {
@@ -44,6 +45,13 @@ inline std::vector<descriptor> descriptors(std::initializer_list<std::pair<std::
         out.push_back(descriptor{address{id}, age});
     }
     return out;
+}
+
+/// The bytes of a text, as a datagram or a section to hand around.
+inline std::vector<std::byte> bytes_of(std::string_view text)
+{
+    const auto b = std::as_bytes(std::span(text));
+    return {b.begin(), b.end()};
 }
 
 /// The view's invariants for the node at `self` with view size c.

@@ -75,6 +75,27 @@ struct pulling {
     }
 };
 
+gossip::config swim_config()
+{
+    gossip::config cfg;
+    cfg.period = std::chrono::milliseconds{20};
+    return cfg;
+}
+
+// A SWIM member at address 0 that knows members `first` to 100 (at addresses of the same number).
+test::swim::node swim_member_knowing(in_memory_network& net, std::uint32_t first)
+{
+    using namespace test::swim;
+    node member(net.endpoint(address{0}), swim_config(), 5, gossip::peer_selection::random{},
+                gossip::view_selection::frozen{}, payload(fast()));
+    std::vector<gossip::payload::swim_known_member<address>> everyone;
+    for (std::uint32_t i = first; i <= 100; ++i) {
+        everyone.push_back({id_of(i), address{i}});
+    }
+    member.payload().preload(everyone);
+    return member;
+}
+
 } // namespace
 
 TEST_CASE("amplification: a forged request draws at most three times its size, with a cookie for its address")
@@ -182,15 +203,7 @@ TEST_CASE("amplification: a SWIM member answers a stranger's sync opening with a
 {
     using namespace test::swim;
     in_memory_network net(102);
-    gossip::config cfg;
-    cfg.period = 20ms;
-    node member(net.endpoint(address{0}), cfg, 5, gossip::peer_selection::random{}, gossip::view_selection::frozen{},
-                payload(fast()));
-    std::vector<gossip::payload::swim_known_member<address>> everyone;
-    for (std::uint32_t i = 1; i <= 100; ++i) {
-        everyone.push_back({id_of(i), address{i}});
-    }
-    member.payload().preload(everyone);
+    auto member = swim_member_knowing(net, 1);
     // A 27-byte sync opening with a digest that differs, from a forged source.
     gossip::outbox<address> forger(address{101}, 1400);
     forger.send(address{0}, [](gossip::wire::writer& w) {
@@ -216,19 +229,11 @@ TEST_CASE("amplification: a SWIM joiner pads its first word to a seed, and gets 
 {
     using namespace test::swim;
     in_memory_network net(102);
-    gossip::config cfg;
-    cfg.period = 20ms;
-    node seed(net.endpoint(address{0}), cfg, 5, gossip::peer_selection::random{}, gossip::view_selection::frozen{},
-              payload(fast()));
-    std::vector<gossip::payload::swim_known_member<address>> everyone;
-    for (std::uint32_t i = 2; i <= 100; ++i) {
-        everyone.push_back({id_of(i), address{i}});
-    }
-    seed.payload().preload(everyone);
+    auto seed = swim_member_knowing(net, 2);
     auto o = fast();
     o.id = id_of(1);
-    node joiner(net.endpoint(address{1}), cfg, 6, gossip::peer_selection::random{}, gossip::view_selection::frozen{},
-                payload(o));
+    node joiner(net.endpoint(address{1}), swim_config(), 6, gossip::peer_selection::random{},
+                gossip::view_selection::frozen{}, payload(o));
     const std::vector<address> contact{address{0}};
     joiner.join(contact);
     std::size_t contact_bytes = 0;
@@ -245,7 +250,7 @@ TEST_CASE("amplification: a SWIM joiner pads its first word to a seed, and gets 
     net.deliver(watch);
     net.advance(10ms);
     net.deliver(watch);
-    CHECK(contact_bytes * gossip::max_amplification >= cfg.max_message_bytes - 8);
+    CHECK(contact_bytes * gossip::max_amplification >= swim_config().max_message_bytes - 8);
     CHECK(page_bytes > 1000); // a full page of the seed's 100 members, not a trickle
     CHECK(seed.statistics().answers_limited == 0);
 }

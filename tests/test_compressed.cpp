@@ -2,6 +2,8 @@
 // datagram that would not shrink goes as it is, and no frame a stranger writes makes a member
 // decode past its bound, read past the input, or hand on anything but what was sent.
 
+#include "support.hpp"
+
 #include <gossip/detail/lz_codec.hpp>
 #include <gossip/gossip_node.hpp>
 #include <gossip/payload/anti_entropy.hpp>
@@ -33,14 +35,9 @@ using gossip::transport::compression_options;
 using gossip::transport::in_memory;
 using gossip::transport::in_memory_address;
 using gossip::transport::in_memory_network;
+using test::bytes_of;
 
 namespace {
-
-std::vector<std::byte> bytes_of(std::string_view text)
-{
-    const auto b = std::as_bytes(std::span(text));
-    return {b.begin(), b.end()};
-}
 
 std::vector<std::byte> random_bytes(std::mt19937& rng, std::size_t n, unsigned alphabet)
 {

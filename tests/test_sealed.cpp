@@ -27,6 +27,7 @@ using gossip::transport::sealed;
 using gossip::transport::sealed_options;
 using gossip::transport::sealing_key;
 using gossip::transport::sealing_stage;
+using test::bytes_of;
 
 namespace {
 
@@ -53,12 +54,6 @@ sealed_options labelled(std::string label, sealing_stage stage = sealing_stage::
     o.label = std::move(label);
     o.stage = stage;
     return o;
-}
-
-std::vector<std::byte> bytes_of(std::string_view text)
-{
-    const auto b = std::as_bytes(std::span(text));
-    return {b.begin(), b.end()};
 }
 
 // Two sealed endpoints on an in-memory network, and what reached each one's "node".
