@@ -176,6 +176,110 @@ TEST_CASE("lww_map: past max_entries, entries for new keys from peers are refuse
     CHECK(replica.size() == 5);
 }
 
+TEST_CASE("lww_map: a tombstone is collected once the clock has passed it by more than the horizon")
+{
+    map m(1);
+    m.set_tombstone_horizon(3);
+    m.put(1, "a");
+    m.erase(1); // clock 2
+    m.put(2, "b");
+    m.put(3, "c");
+    m.put(4, "d"); // clock 5: 5 - 2 is not above 3
+    CHECK(m.tombstones() == 1);
+    CHECK(m.tree().size() == 4);
+    m.put(5, "e"); // clock 6
+    CHECK(m.tombstones() == 0);
+    CHECK(m.tombstones_collected() == 1);
+    CHECK(m.tree().size() == 4);
+    CHECK_FALSE(m.contains(1));
+    CHECK(m.tree().well_formed());
+}
+
+TEST_CASE("lww_map: without a horizon tombstones are kept for good")
+{
+    map m(1);
+    m.erase(1);
+    for (std::uint32_t k = 2; k < 200; ++k) {
+        m.put(k, "v");
+    }
+    CHECK(m.tombstones() == 1);
+    CHECK(m.tombstones_collected() == 0);
+}
+
+TEST_CASE("lww_map: a clock raised by a peer's entry collects tombstones too")
+{
+    map m(1);
+    m.set_tombstone_horizon(10);
+    m.erase(1);
+    CHECK(m.merge(entry{2, std::string("far"), gossip::payload::version{50, 7}}));
+    CHECK(m.tombstones() == 0);
+    CHECK(m.tombstones_collected() == 1);
+}
+
+TEST_CASE("lww_map: a tombstone arriving past the horizon is not kept, but still erases an older value")
+{
+    map m(1);
+    m.set_tombstone_horizon(10);
+    m.put(1, "old"); // clock 1
+    m.merge(entry{2, std::string("x"), gossip::payload::version{100, 7}});
+    const entry late_erase{1, std::nullopt, gossip::payload::version{20, 7}};
+    CHECK(m.merge(late_erase));
+    CHECK_FALSE(m.contains(1));
+    CHECK(m.tombstones() == 0);
+    CHECK(m.refused_expired() == 1);
+    CHECK(m.tree().size() == 1);
+    // One for a key it does not hold changes nothing.
+    CHECK_FALSE(m.merge(entry{3, std::nullopt, gossip::payload::version{30, 7}}));
+    CHECK(m.refused_expired() == 2);
+    CHECK(m.tree().size() == 1);
+}
+
+TEST_CASE("lww_map: a key erased and written over and over is collected exactly once per horizon")
+{
+    map m(1);
+    m.set_tombstone_horizon(4);
+    for (int round = 0; round < 1000; ++round) {
+        m.erase(1);
+        m.put(1, "again");
+    }
+    // Each tombstone was overwritten before its horizon: none was ever collected.
+    CHECK(m.tombstones_collected() == 0);
+    REQUIRE(m.find(1) != nullptr);
+    m.erase(1);
+    for (std::uint32_t k = 2; k < 8; ++k) {
+        m.put(k, "v");
+    }
+    CHECK(m.tombstones_collected() == 1);
+    CHECK_FALSE(m.contains(1));
+    CHECK(m.tree().size() == 6);
+}
+
+TEST_CASE("lww_map: tombstones for one key at one clock from ever more origins are collected once")
+{
+    map m(1);
+    m.set_tombstone_horizon(10);
+    for (std::uint64_t origin = 2; origin < 5000; ++origin) {
+        CHECK(m.merge(entry{1, std::nullopt, gossip::payload::version{3, origin}}));
+    }
+    CHECK(m.tombstones() == 1);
+    m.merge(entry{2, std::string("later"), gossip::payload::version{20, 1}});
+    CHECK(m.tombstones() == 0);
+    CHECK(m.tombstones_collected() == 1);
+}
+
+TEST_CASE("lww_map: setting a horizon collects the tombstones already past it")
+{
+    map m(1);
+    for (std::uint32_t k = 0; k < 10; ++k) {
+        m.put(k, "v");
+        m.erase(k);
+    }
+    CHECK(m.tombstones() == 10);
+    m.set_tombstone_horizon(5); // clock 20: the tombstones at 2, 4, .., 14 are past it
+    CHECK(m.tombstones() == 3);
+    CHECK(m.tombstones_collected() == 7);
+}
+
 TEST_CASE("replicated_set: insert, erase and insert again")
 {
     gossip::payload::replicated_set<std::string> s(1);
@@ -551,6 +655,67 @@ TEST_CASE("anti_entropy: a restarted node catches up on everything it missed")
     run_until_equal(sim, 100);
     CHECK(all_equal(sim));
     CHECK(sim.node(4).payload().store().size() == 391);
+}
+
+TEST_CASE("anti_entropy: with a horizon, replicas erase, collect the tombstones everywhere and stay identical")
+{
+    const auto make = [](std::size_t) {
+        gossip::payload::lww_map<std::uint32_t, std::uint32_t> store;
+        store.set_tombstone_horizon(50);
+        return kv({}, std::move(store));
+    };
+    kv_sim sim(20, test::small_config(8), 12, {}, make);
+    sim.bootstrap(gossip::sim::random_graph{});
+    for (std::uint32_t k = 0; k < 40; ++k) {
+        sim.node(k % 20).payload().put(k, k);
+    }
+    run_until_equal(sim, 100);
+    for (std::uint32_t k = 0; k < 20; ++k) {
+        sim.node((k + 3) % 20).payload().erase(k);
+    }
+    run_until_equal(sim, 100);
+    CHECK(sim.node(9).payload().store().tombstones() == 20);
+    // Later writes raise the clocks past the horizon (Lamport clocks: a chain of writes, here
+    // one busy writer) and every replica collects the same tombstones.
+    for (std::uint32_t k = 100; k < 200; ++k) {
+        sim.node(4).payload().put(k, k);
+    }
+    run_until_equal(sim, 100);
+    CHECK(all_equal(sim));
+    for (std::size_t i = 0; i < sim.size(); ++i) {
+        CHECK(sim.node(i).payload().store().tombstones() == 0);
+        CHECK(sim.node(i).payload().store().size() == 120);
+        CHECK_FALSE(sim.node(i).payload().store().contains(5));
+    }
+}
+
+TEST_CASE("anti_entropy: a replica away for longer than the horizon brings an erased value back")
+{
+    // The documented price of collecting tombstones: nobody remembers the erase any more.
+    const auto make = [](std::size_t) {
+        gossip::payload::lww_map<std::uint32_t, std::uint32_t> store;
+        store.set_tombstone_horizon(20);
+        return kv({}, std::move(store));
+    };
+    kv_sim sim(10, test::small_config(8), 13, {}, make);
+    sim.bootstrap(gossip::sim::random_graph{});
+    sim.node(0).payload().put(std::uint32_t{7}, std::uint32_t{1});
+    run_until_equal(sim, 100);
+    std::vector<gossip::transport::in_memory_address> away{gossip::transport::in_memory_address{9}};
+    sim.network().partition(away);
+    sim.node(0).payload().erase(std::uint32_t{7});
+    sim.run(30);
+    CHECK(sim.node(3).payload().store().tombstones() == 1);
+    for (std::uint32_t k = 100; k < 130; ++k) {
+        sim.node(0).payload().put(k, k);
+    }
+    sim.run(40);
+    CHECK_FALSE(sim.node(3).payload().store().contains(7));
+    CHECK(sim.node(3).payload().store().tombstones() == 0);
+    sim.network().heal();
+    run_until_equal(sim, 100);
+    CHECK(all_equal(sim));
+    CHECK(sim.node(3).payload().store().contains(7));
 }
 
 TEST_CASE("anti_entropy: rumor mongering backed by anti-entropy reaches every live node")

@@ -11,9 +11,22 @@
 // clock after a restart that lost its state), the encoded entries are compared byte by byte, so
 // the choice never depends on arrival order.
 //
-// An erase writes a tombstone, which must be kept: without it, a replica that missed the erase
-// would bring the value back. Tombstones are never collected here (doing so safely needs every
-// replica to have seen them); they cost one entry each.
+// An erase writes a tombstone, which must be kept for a while: without it, a replica that missed
+// the erase would bring the value back. By default tombstones are kept for good (one entry each).
+// With a horizon H (set_tombstone_horizon), a tombstone is collected once the replica's clock has
+// passed its clock by more than H, and a tombstone arriving from a peer already past the horizon
+// still erases an older value but is not kept. The horizon is in clock units, not seconds. The
+// clock is a Lamport clock: a local write takes one above the highest clock seen, so concurrent
+// writes on different replicas do not add up, and the clock grows about as fast as the busiest
+// writer writes (between syncs). H is "H writes later along a chain of writes". Collection
+// needs no agreement between replicas, and every replica collects the same tombstones once its
+// clock reaches the same height: the entry with the highest clock can never be collected (nothing
+// is more than H above it), so anti-entropy carries it, and that clock, to every replica.
+// The price is the classic one (Demers et al. 1987, "death certificates"): a replica that holds an
+// erased value and hears nothing while H more writes happen elsewhere brings the value back when
+// it returns, since nobody remembers the erase. Pick H above the writes of the longest absence
+// you accept, and well above the writes made while an erase spreads: a writer that passes H
+// before its erase has reached anyone forgets the erase alone.
 //
 // What a peer can make a replica hold is bounded: past max_entries keys (set_max_entries), entries
 // for new keys are refused and counted, while local writes still go in (the application's own
@@ -35,6 +48,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <unordered_map>
@@ -164,6 +178,26 @@ public:
     [[nodiscard]] std::uint64_t refused_full() const noexcept { return refused_full_; }
     [[nodiscard]] std::uint64_t refused_clock() const noexcept { return refused_clock_; }
 
+    /// Collects tombstones whose clock is more than `h` below the replica's clock (0: keep them
+    /// for good, the default). See the header comment for the risk this takes.
+    void set_tombstone_horizon(std::uint64_t h)
+    {
+        horizon_ = h;
+        expiring_.clear();
+        if (h != 0) {
+            rebuild_expiring();
+            collect();
+        }
+    }
+    [[nodiscard]] std::uint64_t tombstone_horizon() const noexcept { return horizon_; }
+    /// Tombstones held and then collected after the horizon.
+    [[nodiscard]] std::uint64_t tombstones_collected() const noexcept { return collected_; }
+    /// Tombstones from peers already past the horizon on arrival: not kept (an older value they
+    /// erase is still erased).
+    [[nodiscard]] std::uint64_t refused_expired() const noexcept { return refused_expired_; }
+    /// The highest clock this replica has seen; local writes take the next one.
+    [[nodiscard]] std::uint64_t clock() const noexcept { return clock_; }
+
     // --- what anti_entropy uses -----------------------------------------------------------------
     [[nodiscard]] const merkle_tree& tree() const noexcept { return tree_; }
     [[nodiscard]] std::uint64_t origin() const noexcept { return origin_; }
@@ -200,7 +234,17 @@ public:
                 return false;
             }
         }
+        if (!incoming.value && past_horizon(incoming.stamp.clock)) {
+            // Keeping it would only have it collected at once: the erase still happens.
+            ++refused_expired_;
+            if (it == entries_.end()) {
+                return false;
+            }
+            remove(it);
+            return true;
+        }
         store(hash, incoming, it);
+        collect();
         return true;
     }
 
@@ -229,6 +273,11 @@ private:
         entry_type entry;
         std::uint64_t digest = 0;
     };
+    struct expiring {
+        version stamp{}; // a tombstone is live while its key holds this version
+        std::uint64_t hash = 0;
+        friend constexpr auto operator<=>(const expiring&, const expiring&) = default;
+    };
 
     const entry_type& write_local(K key, std::optional<V> value)
     {
@@ -241,7 +290,9 @@ private:
             last_refused_ = std::move(e);
             return last_refused_;
         }
-        return store(hash, e, it)->second.entry;
+        it = store(hash, e, it);
+        collect(); // the clock rose: older tombstones may now be past the horizon
+        return it->second.entry;
     }
 
     auto store(std::uint64_t hash, const entry_type& e, typename std::unordered_map<std::uint64_t, stored>::iterator it)
@@ -256,7 +307,67 @@ private:
         it->second.digest = digest(e);
         tombstones_ = tombstones_ - (was_tombstone ? 1 : 0) + (is_tombstone ? 1 : 0);
         tree_.insert_or_assign(hash, it->second.digest);
+        if (is_tombstone && horizon_ != 0) {
+            push_expiring(e.stamp, hash);
+        }
         return it;
+    }
+
+    void remove(typename std::unordered_map<std::uint64_t, stored>::iterator it)
+    {
+        tombstones_ -= it->second.entry.value ? 0 : 1;
+        tree_.erase(it->first);
+        entries_.erase(it);
+    }
+
+    [[nodiscard]] bool past_horizon(std::uint64_t clock) const noexcept
+    {
+        return horizon_ != 0 && clock < clock_ && clock_ - clock > horizon_;
+    }
+
+    // Tombstones leave in clock order, from a min-heap. A heap item whose tombstone was
+    // overwritten since is stale and skipped; should stale items come to outnumber live
+    // tombstones (a key erased over and over), they are filtered out, in time proportional to the
+    // heap, so the heap never holds more than twice the tombstones (plus a little).
+    void collect()
+    {
+        while (!expiring_.empty() && past_horizon(expiring_.front().stamp.clock)) {
+            std::pop_heap(expiring_.begin(), expiring_.end(), std::greater<>{});
+            const expiring top = expiring_.back();
+            expiring_.pop_back();
+            if (const auto it = live_tombstone(top); it != entries_.end()) {
+                remove(it);
+                ++collected_;
+            }
+        }
+        if (expiring_.size() > 2 * tombstones_ + 64) {
+            std::erase_if(expiring_, [&](const expiring& x) { return live_tombstone(x) == entries_.end(); });
+            std::make_heap(expiring_.begin(), expiring_.end(), std::greater<>{});
+        }
+    }
+
+    [[nodiscard]] auto live_tombstone(const expiring& x)
+    {
+        const auto it = entries_.find(x.hash);
+        const bool live = it != entries_.end() && !it->second.entry.value && it->second.entry.stamp == x.stamp;
+        return live ? it : entries_.end();
+    }
+
+    void push_expiring(version stamp, std::uint64_t hash)
+    {
+        expiring_.push_back({stamp, hash});
+        std::push_heap(expiring_.begin(), expiring_.end(), std::greater<>{});
+    }
+
+    void rebuild_expiring()
+    {
+        expiring_.clear();
+        for (const auto& [hash, s] : entries_) {
+            if (!s.entry.value) {
+                expiring_.push_back({s.entry.stamp, hash});
+            }
+        }
+        std::make_heap(expiring_.begin(), expiring_.end(), std::greater<>{});
     }
 
     [[nodiscard]] const stored* find_entry(std::uint64_t hash) const
@@ -285,6 +396,11 @@ private:
     std::size_t max_entries_ = 0;
     std::uint64_t refused_full_ = 0;
     std::uint64_t refused_clock_ = 0;
+    std::uint64_t horizon_ = 0;
+    std::uint64_t collected_ = 0;
+    std::uint64_t refused_expired_ = 0;
+    // Tombstones by clock, a min-heap (only with a horizon).
+    std::vector<expiring> expiring_;
     entry_type last_refused_{};
 };
 

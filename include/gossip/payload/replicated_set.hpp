@@ -53,6 +53,16 @@ public:
     bool merge(const entry_type& incoming) { return map_.merge(incoming); }
     [[nodiscard]] std::uint64_t collisions() const noexcept { return map_.collisions(); }
 
+    // Bounds; see lww_map.
+    void set_max_entries(std::size_t n) noexcept { map_.set_max_entries(n); }
+    [[nodiscard]] std::size_t max_entries() const noexcept { return map_.max_entries(); }
+    [[nodiscard]] std::uint64_t refused_full() const noexcept { return map_.refused_full(); }
+    [[nodiscard]] std::uint64_t refused_clock() const noexcept { return map_.refused_clock(); }
+    void set_tombstone_horizon(std::uint64_t h) { map_.set_tombstone_horizon(h); }
+    [[nodiscard]] std::uint64_t tombstone_horizon() const noexcept { return map_.tombstone_horizon(); }
+    [[nodiscard]] std::uint64_t tombstones_collected() const noexcept { return map_.tombstones_collected(); }
+    [[nodiscard]] std::uint64_t refused_expired() const noexcept { return map_.refused_expired(); }
+
 private:
     lww_map<T, std::monostate> map_;
 };
