@@ -43,12 +43,20 @@
 // /key use ID, /key remove ID, /seal STAGE; /stats counts what was opened and refused.
 // --max-log N (100,000 by default) bounds the log entries taken from peers; past it, entries
 // for new keys are refused and counted (log_refused in /stats).
+//
+// The transport is compressed<sealed<rate_limited<udp>>>. --compress sends datagrams compressed
+// when that makes them smaller; every agent reads compressed datagrams whether or not it sends
+// them, so a cluster can turn it on agent by agent. --rate-limit B drops what arrives past B
+// bytes a second (a burst of a quarter second's worth is let through), before any cryptography;
+// --send-limit B does the same to what leaves. /stats shows the compression ratio and the drops.
 
 #include <gossip/gossip.hpp>
 #include <gossip/payload/combined.hpp>
 #include <gossip/payload/swim.hpp>
 #include <gossip/runtime/mailbox.hpp>
 #include <gossip/runtime/run_loop.hpp>
+#include <gossip/transport/compressed.hpp>
+#include <gossip/transport/rate_limited.hpp>
 #include <gossip/transport/sealed.hpp>
 #include <gossip/transport/udp.hpp>
 
@@ -57,6 +65,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
@@ -82,7 +91,8 @@ namespace {
 using namespace std::chrono_literals;
 using gossip::transport::udp;
 using gossip::transport::udp_address;
-using sealed_udp = gossip::transport::sealed<udp>;
+using sealed_udp = gossip::transport::sealed<gossip::transport::rate_limited<udp>>;
+using agent_transport = gossip::transport::compressed<sealed_udp>;
 using log_store = gossip::payload::lww_map<std::string, std::string>;
 using log_payload = gossip::payload::anti_entropy<log_store>;
 
@@ -101,6 +111,9 @@ struct options {
     std::string label = "gossip-agent";
     std::string seal;              // plain, sealed or require; empty: require with keys, plain without
     std::size_t max_log = 100'000; // log entries taken from peers, at most
+    bool compress = false;
+    std::uint64_t rate_limit = 0; // bytes received a second; 0: no limit
+    std::uint64_t send_limit = 0; // bytes sent a second; 0: no limit
     // SWIM: swim_options::local() unless given.
     gossip::payload::swim_options swim = gossip::payload::swim_options::local();
 };
@@ -112,6 +125,7 @@ struct options {
                  "                    [--strategy push|pull|push_pull] [--period MS] [--fanout N] [--view C]\n"
                  "                    [--max-bytes B] [--exit-on-eof]\n"
                  "                    [--key-file FILE] [--label TEXT] [--seal plain|sealed|require] [--max-log N]\n"
+                 "                    [--compress] [--rate-limit BYTES_PER_S] [--send-limit BYTES_PER_S]\n"
                  "  SWIM (the default):  [--probe-interval MS] [--probe-timeout MS] [--suspicion-mult X]\n"
                  "                       [--id ID (0x-prefixed hex, or decimal)] [--meta TEXT]\n"
                  "  heartbeat:           [--t-fail MS]\n",
@@ -146,6 +160,19 @@ std::uint64_t parse_id(const std::string& text)
     const auto value = std::stoull(digits, &used, hex ? 16 : 10);
     if (used != digits.size()) {
         throw std::invalid_argument("'" + text + "' is not a number");
+    }
+    return value;
+}
+
+// Bytes a second: a decimal number of at least 1,500 (below one datagram a second, nothing passes).
+std::uint64_t parse_rate(const std::string& text)
+{
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 15) {
+        throw std::invalid_argument("'" + text + "' is not a whole number of bytes a second");
+    }
+    const auto value = std::stoull(text);
+    if (value < 1'500) {
+        throw std::invalid_argument(text + " bytes a second is below one datagram a second (1500)");
     }
     return value;
 }
@@ -186,6 +213,10 @@ options parse(int argc, char** argv)
         const std::string flag = argv[i];
         if (flag == "--exit-on-eof") {
             o.exit_on_eof = true;
+            continue;
+        }
+        if (flag == "--compress") {
+            o.compress = true;
             continue;
         }
         if (flag == "--help" || flag == "-h") {
@@ -233,6 +264,10 @@ options parse(int argc, char** argv)
                 swim_flags.push_back(flag);
             } else if (flag == "--max-log") {
                 o.max_log = std::stoul(value);
+            } else if (flag == "--rate-limit") {
+                o.rate_limit = parse_rate(value);
+            } else if (flag == "--send-limit") {
+                o.send_limit = parse_rate(value);
             } else if (flag == "--key-file") {
                 o.key_file = value;
             } else if (flag == "--label") {
@@ -608,8 +643,8 @@ int run(const options& o)
     using membership_type = typename Flavor::membership_type;
     using agent_payload = gossip::payload::combined<membership_type, log_payload>;
     using view_selection = typename Flavor::view_selection;
-    using node_type =
-        gossip::gossip_node<sealed_udp, gossip::peer_selection::random, view_selection, Propagation, agent_payload>;
+    using node_type = gossip::gossip_node<agent_transport, gossip::peer_selection::random, view_selection, Propagation,
+                                          agent_payload>;
     gossip::config cfg;
     cfg.view_size = o.view_size;
     cfg.fanout = o.fanout;
@@ -630,7 +665,17 @@ int run(const options& o)
     gossip::transport::sealed_options sealing;
     sealing.label = o.label;
     sealing.stage = stage_of(o.seal);
-    sealed_udp socket(udp(o.bind), std::move(ring), sealing);
+    gossip::transport::rate_limit_options limits;
+    limits.receive_bytes_per_second = o.rate_limit;
+    limits.receive_burst_bytes = std::max<std::uint64_t>(o.rate_limit / 4, 65'536);
+    limits.send_bytes_per_second = o.send_limit;
+    limits.send_burst_bytes = std::max<std::uint64_t>(o.send_limit / 4, 65'536);
+    gossip::transport::compression_options compression;
+    compression.send_compressed = o.compress;
+    compression.max_decompressed_bytes = o.max_bytes;
+    agent_transport socket(sealed_udp(gossip::transport::rate_limited<udp>(udp(o.bind), limits), std::move(ring),
+                                      sealing),
+                           compression);
     const udp_address self = socket.local_address();
     const std::string self_text = self.to_string();
     node_type node(std::move(socket), cfg, generation ^ std::hash<udp_address>{}(self),
@@ -654,7 +699,7 @@ int run(const options& o)
                         if (o.key_file.empty()) {
                             throw std::runtime_error("no --key-file to reload");
                         }
-                        out.say("keys reloaded " + apply_keys(n.transport().keys(), read_key_file(o.key_file)));
+                        out.say("keys reloaded " + apply_keys(n.transport().inner().keys(), read_key_file(o.key_file)));
                     } catch (const std::exception& e) {
                         out.say(std::string("error ") + e.what());
                     }
@@ -682,23 +727,30 @@ int run(const options& o)
                     Flavor::list(members, out);
                 } else if (text == "/stats") {
                     const auto& s = n.statistics();
-                    const auto& t = n.transport().inner().statistics();
-                    const auto& seal = n.transport().statistics();
+                    const auto& zip = n.transport().statistics();
+                    const auto& seal = n.transport().inner().statistics();
+                    const auto& rate = n.transport().inner().inner().statistics();
+                    const auto& t = n.transport().inner().inner().inner().statistics();
+                    char ratio[16];
+                    std::snprintf(ratio, sizeof ratio, "%.3f", zip.ratio());
                     out.say(
                         "stats sent=" + std::to_string(s.messages_sent) + " accepted=" + std::to_string(s.accepted) +
                         " malformed=" + std::to_string(s.dropped_malformed) + " unexpected=" +
                         std::to_string(s.dropped_unexpected) + " oversized=" + std::to_string(t.dropped_oversized) +
                         " send_errors=" + std::to_string(t.send_errors) +
                         " sealed_sent=" + std::to_string(seal.sealed_sent) + " opened=" + std::to_string(seal.opened) +
-                        " plain_accepted=" + std::to_string(seal.plain_accepted) +
-                        " refused=" + std::to_string(seal.refused()) + Flavor::stats(members) +
+                        " plain_accepted=" + std::to_string(seal.plain_accepted) + " refused=" +
+                        std::to_string(seal.refused()) + " compressed_sent=" + std::to_string(zip.compressed_sent) +
+                        " ratio=" + ratio + " expand_refused=" + std::to_string(zip.refused()) +
+                        " rate_dropped_in=" + std::to_string(rate.receive_dropped) +
+                        " rate_dropped_out=" + std::to_string(rate.send_dropped) + Flavor::stats(members) +
                         " view=" + std::to_string(n.view().size()) +
                         " log=" + std::to_string(n.payload().second().store().size()) + " log_refused=" +
                         std::to_string(n.payload().second().store().refused_full() +
                                        n.payload().second().store().refused_clock()));
                 } else if (text.rfind("/key ", 0) == 0 || text.rfind("/seal ", 0) == 0) {
                     try {
-                        out.say(sealing_command(n.transport(), text));
+                        out.say(sealing_command(n.transport().inner(), text));
                     } catch (const std::exception& e) {
                         out.say(std::string("error ") + e.what());
                     }

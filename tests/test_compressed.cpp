@@ -224,6 +224,37 @@ TEST_CASE("compressed: a datagram that starts with the format byte is always fra
     CHECK(p.a.statistics().compressed_sent == 3);
 }
 
+TEST_CASE("compressed: with send_compressed off a member sends as it is and still reads frames")
+{
+    pair p;
+    p.a.set_send_compressed(false);
+    const auto datagram = bytes_of(std::string(300, 'x'));
+    REQUIRE(p.a.send(in_memory_address{1}, datagram));
+    REQUIRE(p.b.send(in_memory_address{0}, datagram)); // b still compresses; a reads it
+    p.net.deliver([&](in_memory_address from, in_memory_address, std::span<const std::byte> bytes) {
+        p.wire.emplace_back(bytes.begin(), bytes.end());
+        if (from == in_memory_address{0}) {
+            (void)p.offer(bytes);
+        } else {
+            CHECK(p.a.inbound(from, bytes, [&](std::span<const std::byte> plain) {
+                CHECK(std::vector<std::byte>(plain.begin(), plain.end()) == datagram);
+            }));
+        }
+    });
+    REQUIRE(p.wire.size() == 2);
+    CHECK(((p.wire[0] == datagram) != (p.wire[1] == datagram))); // a's went as it was, b's framed
+    REQUIRE(p.at_b.size() == 1);
+    CHECK(p.at_b[0] == datagram);
+    CHECK(p.a.statistics().raw_sent == 1);
+    CHECK(p.a.statistics().expanded == 1);
+    // A datagram that starts with the format byte is framed all the same: b must not mistake it.
+    auto looks_framed = datagram;
+    looks_framed[0] = std::byte{0xC3};
+    REQUIRE(p.a.send(in_memory_address{1}, looks_framed));
+    p.deliver();
+    CHECK(p.at_b.back() == looks_framed);
+}
+
 TEST_CASE("compressed: a frame stating more than max_decompressed_bytes is refused unread")
 {
     compression_options o;

@@ -39,6 +39,10 @@ namespace gossip::transport {
 
 /// When to compress, and the most a datagram may expand to.
 struct compression_options {
+    /// false: send every datagram as it is, and still expand the frames that arrive. Members
+    /// that run compressed<> read both forms, so a cluster turns compression on member by member
+    /// with no downtime: first all of them run it with this off, then each turns it on.
+    bool send_compressed = true;
     /// Datagrams smaller than this go as they are: a SWIM ping has little to repeat.
     std::size_t min_bytes = 64;
     /// The most bytes a received datagram may decode to; larger claims are refused unread. Set
@@ -96,7 +100,7 @@ public:
     {
         stats_.bytes_offered += bytes.size();
         const bool must_frame = !bytes.empty() && std::to_integer<std::uint8_t>(bytes[0]) == format;
-        if (bytes.size() < options_.min_bytes && !must_frame) {
+        if ((!options_.send_compressed || bytes.size() < options_.min_bytes) && !must_frame) {
             return send_raw(to, bytes);
         }
         // Scratch that nests: a transport that delivers at once may have this member answer
@@ -132,6 +136,8 @@ public:
 
     [[nodiscard]] const compression_statistics& statistics() const noexcept { return stats_; }
     [[nodiscard]] const compression_options& options() const noexcept { return options_; }
+    /// Turns sending compressed on or off on a running member (see send_compressed).
+    void set_send_compressed(bool on) noexcept { options_.send_compressed = on; }
 
 private:
     static const compression_options& checked(const compression_options& o)

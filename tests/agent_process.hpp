@@ -1,0 +1,206 @@
+#pragma once
+
+// gossip_agent as a child process, for tests that drive it as a user would: lines on its stdin,
+// lines read back from its stdout (stderr goes to the same pipe). Every wait has a deadline, and
+// the destructor stops the process (SIGTERM, then SIGKILL) and reaps it.
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstddef>
+#include <fstream>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+extern char** environ; // NOLINT(readability-redundant-declaration): POSIX leaves it undeclared
+
+namespace test {
+
+class agent_process {
+public:
+    using clock = std::chrono::steady_clock;
+
+    /// Starts `program` with `args`; throws std::runtime_error when it cannot.
+    agent_process(const std::string& program, const std::vector<std::string>& args)
+    {
+        std::signal(SIGPIPE, SIG_IGN); // writing to a child that died must fail, not kill the test
+        int in[2];
+        int out[2];
+        if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) {
+            throw std::runtime_error("pipe2 failed");
+        }
+        posix_spawn_file_actions_t actions;
+        ::posix_spawn_file_actions_init(&actions);
+        ::posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+        ::posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+        ::posix_spawn_file_actions_adddup2(&actions, out[1], 2);
+        std::vector<std::string> words{program};
+        words.insert(words.end(), args.begin(), args.end());
+        std::vector<char*> argv;
+        for (auto& w : words) {
+            argv.push_back(w.data());
+        }
+        argv.push_back(nullptr);
+        const int failed = ::posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ);
+        ::posix_spawn_file_actions_destroy(&actions);
+        ::close(in[0]);
+        ::close(out[1]);
+        stdin_ = in[1];
+        stdout_ = out[0];
+        if (failed != 0) {
+            pid_ = -1;
+            throw std::runtime_error("cannot start " + program);
+        }
+        ::fcntl(stdout_, F_SETFL, ::fcntl(stdout_, F_GETFL) | O_NONBLOCK);
+    }
+
+    agent_process(const agent_process&) = delete;
+    agent_process& operator=(const agent_process&) = delete;
+
+    ~agent_process()
+    {
+        (void)stop(std::chrono::seconds{5});
+        ::close(stdin_);
+        ::close(stdout_);
+    }
+
+    /// Writes one line to the agent's stdin.
+    void say(std::string_view line)
+    {
+        std::string text(line);
+        text += '\n';
+        std::size_t done = 0;
+        while (done < text.size()) {
+            const auto n = ::write(stdin_, text.data() + done, text.size() - done);
+            if (n <= 0) {
+                return;
+            }
+            done += static_cast<std::size_t>(n);
+        }
+    }
+
+    /// The first line after the last one found that contains `text`, waiting at most `limit`.
+    std::optional<std::string> wait_for(std::string_view text, std::chrono::milliseconds limit)
+    {
+        const auto deadline = clock::now() + limit;
+        for (;;) {
+            for (; next_ < lines_.size(); ++next_) {
+                if (lines_[next_].find(text) != std::string::npos) {
+                    return lines_[next_++];
+                }
+            }
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+            if (left.count() <= 0 || !read_some(left)) {
+                return std::nullopt;
+            }
+        }
+    }
+
+    /// Reads what the agent has written so far, without waiting.
+    void drain() { (void)read_some(std::chrono::milliseconds{0}); }
+
+    /// Every line read so far.
+    [[nodiscard]] const std::vector<std::string>& lines() const noexcept { return lines_; }
+
+    /// Asks for /stats and returns the value of `name=` in the answer, or nullopt.
+    std::optional<std::uint64_t> stat(std::string_view name, std::chrono::milliseconds limit = std::chrono::seconds{5})
+    {
+        say("/stats");
+        const auto line = wait_for("stats ", limit);
+        if (!line) {
+            return std::nullopt;
+        }
+        const std::string key = " " + std::string(name) + "=";
+        const auto at = line->find(key);
+        if (at == std::string::npos) {
+            return std::nullopt;
+        }
+        return std::stoull(line->substr(at + key.size()));
+    }
+
+    /// The resident set in KiB (VmRSS), or 0 when it cannot be read.
+    [[nodiscard]] std::size_t rss_kib() const
+    {
+        std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+        std::string word;
+        while (status >> word) {
+            if (word == "VmRSS:") {
+                std::size_t kib = 0;
+                status >> kib;
+                return kib;
+            }
+        }
+        return 0;
+    }
+
+    /// Sends SIGTERM and waits up to `limit` for the exit (then SIGKILL); the exit status, or -1
+    /// when the process had to be killed or was already reaped.
+    int stop(std::chrono::milliseconds limit)
+    {
+        if (pid_ <= 0) {
+            return -1;
+        }
+        ::kill(pid_, SIGTERM);
+        const auto deadline = clock::now() + limit;
+        int status = 0;
+        while (clock::now() < deadline) {
+            drain();
+            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+                pid_ = -1;
+                drain();
+                return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds{10});
+        }
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return -1;
+    }
+
+private:
+    // Waits up to `limit` for output and splits what came into lines; false at end of file with
+    // nothing more, or when nothing came in time.
+    bool read_some(std::chrono::milliseconds limit)
+    {
+        pollfd p{stdout_, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(limit.count())) <= 0) {
+            return false;
+        }
+        bool got = false;
+        char buffer[4096];
+        for (;;) {
+            const auto n = ::read(stdout_, buffer, sizeof buffer);
+            if (n <= 0) {
+                break;
+            }
+            got = true;
+            partial_.append(buffer, static_cast<std::size_t>(n));
+        }
+        for (auto at = partial_.find('\n'); at != std::string::npos; at = partial_.find('\n')) {
+            lines_.push_back(partial_.substr(0, at));
+            partial_.erase(0, at + 1);
+        }
+        return got;
+    }
+
+    pid_t pid_ = -1;
+    int stdin_ = -1;
+    int stdout_ = -1;
+    std::string partial_;
+    std::vector<std::string> lines_;
+    std::size_t next_ = 0;
+};
+
+} // namespace test
