@@ -47,8 +47,8 @@
 // The transport is compressed<sealed<rate_limited<udp>>>. --compress sends datagrams compressed
 // when that makes them smaller; every agent reads compressed datagrams whether or not it sends
 // them, so a cluster can turn it on agent by agent. --rate-limit B drops what arrives past B
-// bytes a second (a burst of a quarter second's worth is let through), before any cryptography;
-// --send-limit B does the same to what leaves. /stats shows the compression ratio and the drops.
+// bytes a second, before any cryptography (after a quiet spell a burst of a quarter second's
+// worth, or of 64 KiB if that is more, goes through); --send-limit B does the same to what leaves. /stats shows the compression ratio and the drops.
 
 #include <gossip/gossip.hpp>
 #include <gossip/payload/combined.hpp>

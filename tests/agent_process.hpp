@@ -2,7 +2,8 @@
 
 // gossip_agent as a child process, for tests that drive it as a user would: lines on its stdin,
 // lines read back from its stdout (stderr goes to the same pipe). Every wait has a deadline, and
-// the destructor stops the process (SIGTERM, then SIGKILL) and reaps it.
+// the destructor stops the process (SIGTERM, then SIGKILL) and reaps it. Tests start agents with
+// --exit-on-eof, so that an agent whose test was killed ends with the test's end of its stdin.
 
 #include <fcntl.h>
 #include <poll.h>
@@ -11,10 +12,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstddef>
 #include <fstream>
+#include <initializer_list>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -35,9 +39,10 @@ public:
     agent_process(const std::string& program, const std::vector<std::string>& args)
     {
         std::signal(SIGPIPE, SIG_IGN); // writing to a child that died must fail, not kill the test
-        int in[2];
-        int out[2];
+        int in[2] = {-1, -1};
+        int out[2] = {-1, -1};
         if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) {
+            close_all({in[0], in[1], out[0], out[1]});
             throw std::runtime_error("pipe2 failed");
         }
         posix_spawn_file_actions_t actions;
@@ -45,6 +50,17 @@ public:
         ::posix_spawn_file_actions_adddup2(&actions, in[0], 0);
         ::posix_spawn_file_actions_adddup2(&actions, out[1], 1);
         ::posix_spawn_file_actions_adddup2(&actions, out[1], 2);
+        // The agent starts as from a shell: default SIGPIPE, nothing blocked.
+        posix_spawnattr_t attributes;
+        ::posix_spawnattr_init(&attributes);
+        sigset_t defaults;
+        sigemptyset(&defaults);
+        sigaddset(&defaults, SIGPIPE);
+        sigset_t none;
+        sigemptyset(&none);
+        ::posix_spawnattr_setsigdefault(&attributes, &defaults);
+        ::posix_spawnattr_setsigmask(&attributes, &none);
+        ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
         std::vector<std::string> words{program};
         words.insert(words.end(), args.begin(), args.end());
         std::vector<char*> argv;
@@ -52,14 +68,15 @@ public:
             argv.push_back(w.data());
         }
         argv.push_back(nullptr);
-        const int failed = ::posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ);
+        const int failed = ::posix_spawn(&pid_, program.c_str(), &actions, &attributes, argv.data(), environ);
+        ::posix_spawnattr_destroy(&attributes);
         ::posix_spawn_file_actions_destroy(&actions);
-        ::close(in[0]);
-        ::close(out[1]);
+        close_all({in[0], out[1]});
         stdin_ = in[1];
         stdout_ = out[0];
         if (failed != 0) {
             pid_ = -1;
+            close_all({stdin_, stdout_});
             throw std::runtime_error("cannot start " + program);
         }
         ::fcntl(stdout_, F_SETFL, ::fcntl(stdout_, F_GETFL) | O_NONBLOCK);
@@ -93,10 +110,22 @@ public:
     /// The first line after the last one found that contains `text`, waiting at most `limit`.
     std::optional<std::string> wait_for(std::string_view text, std::chrono::milliseconds limit)
     {
+        return wait_until([&](const std::string& line) { return line.find(text) != std::string::npos; }, limit);
+    }
+
+    /// The same, for a line that starts with `text`.
+    std::optional<std::string> wait_for_start(std::string_view text, std::chrono::milliseconds limit)
+    {
+        return wait_until([&](const std::string& line) { return line.rfind(text, 0) == 0; }, limit);
+    }
+
+    template <class Match>
+    std::optional<std::string> wait_until(Match&& match, std::chrono::milliseconds limit)
+    {
         const auto deadline = clock::now() + limit;
         for (;;) {
             for (; next_ < lines_.size(); ++next_) {
-                if (lines_[next_].find(text) != std::string::npos) {
+                if (match(lines_[next_])) {
                     return lines_[next_++];
                 }
             }
@@ -117,7 +146,7 @@ public:
     std::optional<std::uint64_t> stat(std::string_view name, std::chrono::milliseconds limit = std::chrono::seconds{5})
     {
         say("/stats");
-        const auto line = wait_for("stats ", limit);
+        const auto line = wait_for_start("stats ", limit);
         if (!line) {
             return std::nullopt;
         }
@@ -175,7 +204,13 @@ private:
     bool read_some(std::chrono::milliseconds limit)
     {
         pollfd p{stdout_, POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(limit.count())) <= 0) {
+        const auto deadline = clock::now() + limit;
+        int ready = 0;
+        do { // a signal cuts a poll short: wait again for what is left
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+            ready = ::poll(&p, 1, static_cast<int>(std::max<long long>(left.count(), 0)));
+        } while (ready < 0 && errno == EINTR);
+        if (ready <= 0) {
             return false;
         }
         bool got = false;
@@ -193,6 +228,15 @@ private:
             partial_.erase(0, at + 1);
         }
         return got;
+    }
+
+    static void close_all(std::initializer_list<int> fds)
+    {
+        for (const int fd : fds) {
+            if (fd >= 0) {
+                ::close(fd);
+            }
+        }
     }
 
     pid_t pid_ = -1;

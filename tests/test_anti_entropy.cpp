@@ -242,11 +242,17 @@ TEST_CASE("lww_map: a key erased and written over and over is collected exactly 
         m.erase(1);
         m.put(1, "again");
     }
-    // Each tombstone was overwritten before its horizon: none was ever collected.
+    // Each tombstone was overwritten before its horizon: none was ever collected, and the places
+    // they held in the queue were let go.
     CHECK(m.tombstones_collected() == 0);
+    CHECK(m.collection_queue_size() <= 64);
     REQUIRE(m.find(1) != nullptr);
-    m.erase(1);
-    for (std::uint32_t k = 2; k < 8; ++k) {
+    m.erase(1); // clock 2001; the stale places of 1997 and 1999 must not collect it early
+    m.put(2, "v");
+    m.put(3, "v");
+    m.put(4, "v"); // clock 2004
+    CHECK(m.tombstones() == 1);
+    for (std::uint32_t k = 5; k < 8; ++k) {
         m.put(k, "v");
     }
     CHECK(m.tombstones_collected() == 1);
@@ -262,6 +268,7 @@ TEST_CASE("lww_map: tombstones for one key at one clock from ever more origins a
         CHECK(m.merge(entry{1, std::nullopt, gossip::payload::version{3, origin}}));
     }
     CHECK(m.tombstones() == 1);
+    CHECK(m.collection_queue_size() <= 2 * m.tombstones() + 64);
     m.merge(entry{2, std::string("later"), gossip::payload::version{20, 1}});
     CHECK(m.tombstones() == 0);
     CHECK(m.tombstones_collected() == 1);

@@ -15,7 +15,9 @@
 // the erase would bring the value back. By default tombstones are kept for good (one entry each).
 // With a horizon H (set_tombstone_horizon), a tombstone is collected once the replica's clock has
 // passed its clock by more than H, and a tombstone arriving from a peer already past the horizon
-// still erases an older value but is not kept. The horizon is in clock units, not seconds. The
+// still erases an older value but is not kept. Give every replica the same horizon: one that
+// keeps a tombstone another has collected offers it in every session, and the other refuses it
+// each time, until the first collects it too. The horizon is in clock units, not seconds. The
 // clock is a Lamport clock: a local write takes one above the highest clock seen, so concurrent
 // writes on different replicas do not add up, and the clock grows about as fast as the busiest
 // writer writes (between syncs). H is "H writes later along a chain of writes". Collection
@@ -26,7 +28,9 @@
 // erased value and hears nothing while H more writes happen elsewhere brings the value back when
 // it returns, since nobody remembers the erase. Pick H above the writes of the longest absence
 // you accept, and well above the writes made while an erase spreads: a writer that passes H
-// before its erase has reached anyone forgets the erase alone.
+// before its erase has reached anyone forgets the erase alone. And trust the writers: one entry
+// with a high clock (up to max_clock) collects every tombstone of every replica it reaches, so a
+// horizon belongs on a sealed cluster (transport::sealed), where strangers cannot write.
 //
 // What a peer can make a replica hold is bounded: past max_entries keys (set_max_entries), entries
 // for new keys are refused and counted, while local writes still go in (the application's own
@@ -195,7 +199,10 @@ public:
     /// Tombstones from peers already past the horizon on arrival: not kept (an older value they
     /// erase is still erased).
     [[nodiscard]] std::uint64_t refused_expired() const noexcept { return refused_expired_; }
-    /// The highest clock this replica has seen; local writes take the next one.
+    /// Tombstones waiting for collection, with stale places (overwritten since) among them: at
+    /// most twice tombstones() plus 64. The memory the horizon costs, in places of 24 bytes.
+    [[nodiscard]] std::size_t collection_queue_size() const noexcept { return expiring_.size(); }
+    /// The highest clock of an entry this replica has taken; local writes take the next one.
     [[nodiscard]] std::uint64_t clock() const noexcept { return clock_; }
 
     // --- what anti_entropy uses -----------------------------------------------------------------
@@ -224,28 +231,31 @@ public:
             ++refused_full_;
             return false;
         }
-        clock_ = std::max(clock_, incoming.stamp.clock);
         if (it != entries_.end()) {
             if (!(it->second.entry.key == incoming.key)) {
                 ++collisions_;
                 return false;
             }
             if (!wins(incoming, it->second.entry)) {
-                return false;
+                return false; // its clock is at most the held one's: nothing to raise
             }
         }
+        // The clock rises only with an entry that is taken, so that it never passes the highest
+        // clock some replica holds (which carries it to the others; see the header comment).
+        clock_ = std::max(clock_, incoming.stamp.clock);
+        bool changed = true;
         if (!incoming.value && past_horizon(incoming.stamp.clock)) {
             // Keeping it would only have it collected at once: the erase still happens.
             ++refused_expired_;
-            if (it == entries_.end()) {
-                return false;
+            changed = it != entries_.end();
+            if (changed) {
+                remove(it);
             }
-            remove(it);
-            return true;
+        } else {
+            store(hash, incoming, it);
         }
-        store(hash, incoming, it);
         collect();
-        return true;
+        return changed;
     }
 
     /// The Merkle key of a map key: the stable hash of its encoding.
@@ -281,7 +291,7 @@ private:
 
     const entry_type& write_local(K key, std::optional<V> value)
     {
-        entry_type e{std::move(key), std::move(value), version{++clock_, origin_}};
+        entry_type e{std::move(key), std::move(value), version{clock_ + 1, origin_}};
         const std::uint64_t hash = key_hash(e.key);
         auto it = entries_.find(hash);
         if (it != entries_.end() && !(it->second.entry.key == e.key)) {
@@ -290,6 +300,7 @@ private:
             last_refused_ = std::move(e);
             return last_refused_;
         }
+        ++clock_;
         it = store(hash, e, it);
         collect(); // the clock rose: older tombstones may now be past the horizon
         return it->second.entry;

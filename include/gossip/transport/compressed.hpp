@@ -39,7 +39,8 @@ namespace gossip::transport {
 
 /// When to compress, and the most a datagram may expand to.
 struct compression_options {
-    /// false: send every datagram as it is, and still expand the frames that arrive. Members
+    /// false: send datagrams as they are (but for one that starts with the format byte, which
+    /// is always framed), and still expand the frames that arrive. Members
     /// that run compressed<> read both forms, so a cluster turns compression on member by member
     /// with no downtime: first all of them run it with this off, then each turns it on.
     bool send_compressed = true;
