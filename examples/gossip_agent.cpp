@@ -50,6 +50,8 @@
 // bytes a second, before any cryptography (after a quiet spell a burst of a quarter second's
 // worth, or of 64 KiB if that is more, goes through); --send-limit B does the same to what leaves. /stats shows the compression ratio and the drops.
 
+#include "agent_options.hpp"
+
 #include <gossip/gossip.hpp>
 #include <gossip/payload/combined.hpp>
 #include <gossip/payload/swim.hpp>
@@ -74,6 +76,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <exception>
 #include <fstream>
 #include <functional>
@@ -95,43 +98,8 @@ using sealed_udp = gossip::transport::sealed<gossip::transport::rate_limited<udp
 using agent_transport = gossip::transport::compressed<sealed_udp>;
 using log_store = gossip::payload::lww_map<std::string, std::string>;
 using log_payload = gossip::payload::anti_entropy<log_store>;
-
-struct options {
-    udp_address bind;
-    std::vector<udp_address> join;
-    std::string membership = "swim";
-    std::string strategy = "push_pull";
-    std::chrono::milliseconds period{200};
-    std::size_t fanout = 2;
-    std::size_t view_size = 20;
-    std::chrono::milliseconds t_fail{0}; // 0: 15 periods
-    std::size_t max_bytes = 1400;
-    bool exit_on_eof = false;
-    std::string key_file; // empty: no keys
-    std::string label = "gossip-agent";
-    std::string seal;              // plain, sealed or require; empty: require with keys, plain without
-    std::size_t max_log = 100'000; // log entries taken from peers, at most
-    bool compress = false;
-    std::uint64_t rate_limit = 0; // bytes received a second; 0: no limit
-    std::uint64_t send_limit = 0; // bytes sent a second; 0: no limit
-    // SWIM: swim_options::local() unless given.
-    gossip::payload::swim_options swim = gossip::payload::swim_options::local();
-};
-
-[[noreturn]] void usage(const std::string& problem)
-{
-    std::fprintf(stderr,
-                 "%s\nusage: gossip_agent --bind HOST:PORT [--join HOST:PORT,...] [--membership swim|heartbeat]\n"
-                 "                    [--strategy push|pull|push_pull] [--period MS] [--fanout N] [--view C]\n"
-                 "                    [--max-bytes B] [--exit-on-eof]\n"
-                 "                    [--key-file FILE] [--label TEXT] [--seal plain|sealed|require] [--max-log N]\n"
-                 "                    [--compress] [--rate-limit BYTES_PER_S] [--send-limit BYTES_PER_S]\n"
-                 "  SWIM (the default):  [--probe-interval MS] [--probe-timeout MS] [--suspicion-mult X]\n"
-                 "                       [--id ID (0x-prefixed hex, or decimal)] [--meta TEXT]\n"
-                 "  heartbeat:           [--t-fail MS]\n",
-                 problem.c_str());
-    std::exit(2);
-}
+using agent::options;
+using agent::detail::to_bytes;
 
 std::vector<std::string> split(std::string_view s, char by)
 {
@@ -147,50 +115,11 @@ std::vector<std::string> split(std::string_view s, char by)
     return out;
 }
 
-// "0x..." is hexadecimal, anything else decimal; the whole string must be a number.
-std::uint64_t parse_id(const std::string& text)
-{
-    const bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
-    const std::string digits = hex ? text.substr(2) : text;
-    if (digits.empty() ||
-        digits.find_first_not_of(hex ? "0123456789abcdefABCDEF" : "0123456789") != std::string::npos) {
-        throw std::invalid_argument("'" + text + "' is neither 0x-prefixed hexadecimal nor decimal");
-    }
-    std::size_t used = 0;
-    const auto value = std::stoull(digits, &used, hex ? 16 : 10);
-    if (used != digits.size()) {
-        throw std::invalid_argument("'" + text + "' is not a number");
-    }
-    return value;
-}
-
-// Bytes a second: a decimal number of at least 1,500 (below one datagram a second, nothing passes).
-std::uint64_t parse_rate(const std::string& text)
-{
-    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 15) {
-        throw std::invalid_argument("'" + text + "' is not a whole number of bytes a second");
-    }
-    const auto value = std::stoull(text);
-    if (value < 1'500) {
-        throw std::invalid_argument(text + " bytes a second is below one datagram a second (1500)");
-    }
-    return value;
-}
-
 std::string hex_id(std::uint64_t id)
 {
     char text[24];
     std::snprintf(text, sizeof text, "0x%016" PRIx64, id);
     return text;
-}
-
-std::vector<std::byte> to_bytes(std::string_view s)
-{
-    std::vector<std::byte> out(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        out[i] = static_cast<std::byte>(s[i]);
-    }
-    return out;
 }
 
 std::string to_text(std::span<const std::byte> bytes)
@@ -200,126 +129,6 @@ std::string to_text(std::span<const std::byte> bytes)
         out[i] = static_cast<char>(bytes[i]);
     }
     return out;
-}
-
-options parse(int argc, char** argv)
-{
-    options o;
-    bool bound = false;
-    bool probe_timeout_given = false;
-    std::vector<std::string> swim_flags;
-    std::vector<std::string> heartbeat_flags;
-    for (int i = 1; i < argc; ++i) {
-        const std::string flag = argv[i];
-        if (flag == "--exit-on-eof") {
-            o.exit_on_eof = true;
-            continue;
-        }
-        if (flag == "--compress") {
-            o.compress = true;
-            continue;
-        }
-        if (flag == "--help" || flag == "-h") {
-            usage("gossip_agent: one gossip node over UDP");
-        }
-        if (i + 1 >= argc) {
-            usage("missing value after " + flag);
-        }
-        const std::string value = argv[++i];
-        try {
-            if (flag == "--bind") {
-                o.bind = udp_address::resolve(value);
-                bound = true;
-            } else if (flag == "--join") {
-                for (const auto& a : split(value, ',')) {
-                    o.join.push_back(udp_address::resolve(a));
-                }
-            } else if (flag == "--membership") {
-                o.membership = value;
-            } else if (flag == "--strategy") {
-                o.strategy = value;
-            } else if (flag == "--period") {
-                o.period = std::chrono::milliseconds(std::stol(value));
-            } else if (flag == "--fanout") {
-                o.fanout = std::stoul(value);
-            } else if (flag == "--view") {
-                o.view_size = std::stoul(value);
-            } else if (flag == "--t-fail") {
-                o.t_fail = std::chrono::milliseconds(std::stol(value));
-                heartbeat_flags.push_back(flag);
-            } else if (flag == "--max-bytes") {
-                o.max_bytes = std::stoul(value);
-            } else if (flag == "--probe-interval") {
-                o.swim.probe_interval = std::chrono::milliseconds(std::stol(value));
-                swim_flags.push_back(flag);
-            } else if (flag == "--probe-timeout") {
-                o.swim.probe_timeout = std::chrono::milliseconds(std::stol(value));
-                probe_timeout_given = true;
-                swim_flags.push_back(flag);
-            } else if (flag == "--suspicion-mult") {
-                o.swim.suspicion_mult = std::stod(value);
-                swim_flags.push_back(flag);
-            } else if (flag == "--id") {
-                o.swim.id = parse_id(value);
-                swim_flags.push_back(flag);
-            } else if (flag == "--max-log") {
-                o.max_log = std::stoul(value);
-            } else if (flag == "--rate-limit") {
-                o.rate_limit = parse_rate(value);
-            } else if (flag == "--send-limit") {
-                o.send_limit = parse_rate(value);
-            } else if (flag == "--key-file") {
-                o.key_file = value;
-            } else if (flag == "--label") {
-                o.label = value;
-            } else if (flag == "--seal") {
-                if (value != "plain" && value != "sealed" && value != "require") {
-                    throw std::invalid_argument("must be plain, sealed or require");
-                }
-                o.seal = value;
-            } else if (flag == "--meta") {
-                o.swim.metadata = to_bytes(value);
-                swim_flags.push_back(flag);
-            } else {
-                usage("unknown option " + flag);
-            }
-        } catch (const std::exception& e) {
-            usage(flag + ": " + e.what());
-        }
-    }
-    if (!bound) {
-        usage("--bind is required");
-    }
-    if (o.strategy != "push" && o.strategy != "pull" && o.strategy != "push_pull") {
-        usage("--strategy must be push, pull or push_pull");
-    }
-    if (o.membership == "swim") {
-        if (!heartbeat_flags.empty()) {
-            usage(heartbeat_flags.front() + " applies to --membership heartbeat");
-        }
-        if (!probe_timeout_given) {
-            o.swim.probe_timeout = o.swim.probe_interval / 2; // local(): 100 ms of 200
-        }
-        if (auto problem = gossip::payload::check(o.swim)) {
-            usage("SWIM: " + *problem);
-        }
-    } else if (o.membership == "heartbeat") {
-        if (!swim_flags.empty()) {
-            usage(swim_flags.front() + " applies to --membership swim");
-        }
-    } else {
-        usage("--membership must be swim or heartbeat");
-    }
-    if (o.t_fail.count() == 0) {
-        o.t_fail = 15 * o.period;
-    }
-    if (o.seal.empty()) {
-        o.seal = o.key_file.empty() ? "plain" : "require";
-    }
-    if (o.seal != "plain" && o.key_file.empty()) {
-        usage("--seal " + o.seal + " needs --key-file");
-    }
-    return o;
 }
 
 gossip::transport::sealing_stage stage_of(const std::string& name)
@@ -412,12 +221,14 @@ std::string apply_keys(gossip::transport::keyring& ring, const std::vector<gossi
 // order they were queued in, whatever thread queued them.
 class printer {
 public:
-    printer() : thread_([this] { run(); }) {}
+    explicit printer(bool timestamps) : timestamps_(timestamps), thread_([this] { run(); }) {}
     printer(const printer&) = delete;
     printer& operator=(const printer&) = delete;
     ~printer() { finish(); }
 
-    void say(std::string line) { lines_.push(std::move(line)); }
+    /// Queues a line, stamped with the time it was said (UTC, to the millisecond) unless
+    /// timestamps are off; never waits for the terminal.
+    void say(std::string line) { lines_.push(timestamps_ ? stamp() + line : std::move(line)); }
 
     /// Prints what is queued, then stops the thread.
     void finish()
@@ -431,6 +242,19 @@ public:
     }
 
 private:
+    static std::string stamp()
+    {
+        const auto now = std::chrono::system_clock::now();
+        const auto seconds = std::chrono::system_clock::to_time_t(now);
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+        std::tm utc{};
+        ::gmtime_r(&seconds, &utc);
+        char text[40];
+        const auto n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+        std::snprintf(text + n, sizeof text - n, ".%03uZ ", static_cast<unsigned>(ms) % 1000U);
+        return text;
+    }
+
     void run()
     {
         std::uint64_t reported = 0;
@@ -454,7 +278,8 @@ private:
 
     gossip::mailbox<std::string> lines_{4096};
     std::atomic<bool> done_{false};
-    std::thread thread_;
+    bool timestamps_;
+    std::thread thread_; // last: it starts in the constructor and reads the members above
 };
 
 // SIGINT and SIGTERM are blocked in every thread and taken by one that waits for them, so that
@@ -656,7 +481,7 @@ int run(const options& o)
     log.rumors = true; // a broadcast spreads at once, and sessions repair what rumors missed
     log.every = 2;
 
-    printer out;
+    printer out(o.timestamps);
     gossip::transport::keyring ring;
     std::string key_summary = "none";
     if (!o.key_file.empty()) {
@@ -797,7 +622,19 @@ int run_with(const options& o)
 
 int main(int argc, char** argv)
 {
-    const options o = parse(argc, argv);
+    options o;
+    try {
+        const std::vector<std::string_view> args(argv + 1, argv + argc);
+        const auto parsed = agent::parse(args);
+        if (parsed.help) {
+            std::fputs(agent::usage_text().c_str(), stdout);
+            return 0;
+        }
+        o = parsed.values;
+    } catch (const agent::usage_error& e) {
+        std::fprintf(stderr, "gossip_agent: %s\n", e.what());
+        return 2;
+    }
     const sigset_t signals = stop_signals();
     ::pthread_sigmask(SIG_BLOCK, &signals, nullptr); // before any thread starts: they inherit it
     try {

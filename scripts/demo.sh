@@ -117,7 +117,9 @@ start_agent() {
   local i=$1 bind=$2 join=${3:-}
   shift $(($# < 3 ? $# : 3))
   local log="$logs/$i.log"
-  local args=(--bind "$bind" --period "$period" --membership "$membership" --key-file "$logs/keys" --label demo)
+  # Without timestamps: the narration parses the lines by field, and keeps its own clock.
+  local args=(--bind "$bind" --period "$period" --membership "$membership" --key-file "$logs/keys" --label demo
+    --no-timestamps)
   if [ "$membership" = swim ]; then
     args+=(--probe-interval "$probe_interval" --probe-timeout "$probe_timeout" --suspicion-mult "$suspicion_mult")
   fi

@@ -139,8 +139,10 @@ public:
     /// Reads what the agent has written so far, without waiting.
     void drain() { (void)read_some(std::chrono::milliseconds{0}); }
 
-    /// Every line read so far.
+    /// Every line read so far, without the agent's timestamps.
     [[nodiscard]] const std::vector<std::string>& lines() const noexcept { return lines_; }
+    /// How many of them carried a timestamp.
+    [[nodiscard]] std::size_t stamped() const noexcept { return stamped_; }
 
     /// Asks for /stats and returns the value of `name=` in the answer, or nullopt.
     std::optional<std::uint64_t> stat(std::string_view name, std::chrono::milliseconds limit = std::chrono::seconds{5})
@@ -181,6 +183,15 @@ public:
             return -1;
         }
         ::kill(pid_, SIGTERM);
+        return wait_exit(limit);
+    }
+
+    /// Waits up to `limit` for the process to end by itself (then SIGKILL); as stop().
+    int wait_exit(std::chrono::milliseconds limit)
+    {
+        if (pid_ <= 0) {
+            return -1;
+        }
         const auto deadline = clock::now() + limit;
         int status = 0;
         while (clock::now() < deadline) {
@@ -224,10 +235,26 @@ private:
             partial_.append(buffer, static_cast<std::size_t>(n));
         }
         for (auto at = partial_.find('\n'); at != std::string::npos; at = partial_.find('\n')) {
-            lines_.push_back(partial_.substr(0, at));
+            lines_.push_back(unstamped(partial_.substr(0, at)));
             partial_.erase(0, at + 1);
         }
         return got;
+    }
+
+    // The agent stamps its lines "2026-12-05T22:40:01.123Z ": kept out of the lines, counted.
+    std::string unstamped(std::string line)
+    {
+        constexpr std::string_view shape = "dddd-dd-ddTdd:dd:dd.dddZ ";
+        bool stamped = line.size() > shape.size();
+        for (std::size_t i = 0; stamped && i < shape.size(); ++i) {
+            const bool digit = line[i] >= '0' && line[i] <= '9';
+            stamped = shape[i] == 'd' ? digit : line[i] == shape[i];
+        }
+        if (stamped) {
+            ++stamped_;
+            line.erase(0, shape.size());
+        }
+        return line;
     }
 
     static void close_all(std::initializer_list<int> fds)
@@ -245,6 +272,7 @@ private:
     std::string partial_;
     std::vector<std::string> lines_;
     std::size_t next_ = 0;
+    std::size_t stamped_ = 0;
 };
 
 } // namespace test

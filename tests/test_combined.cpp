@@ -217,3 +217,27 @@ TEST_CASE("combined: a share of zero, or above one, is refused")
     CHECK_THROWS_AS(make(0, 0, 1.5), std::invalid_argument);
     CHECK_NOTHROW(make(0, 0, 1.0));
 }
+
+namespace {
+struct tagged_filler : filler {};
+template <class Pair, class T>
+concept part_by_type = requires(Pair& p)
+{
+    p.template get<T>();
+};
+} // namespace
+
+TEST_CASE("combined: parts are reached by position, and by type when the two types differ")
+{
+    pair same = make(1, 2);
+    CHECK(&same.get<0>() == &same.first());
+    CHECK(&same.get<1>() == &same.second());
+    gossip::payload::combined<filler, tagged_filler> mixed;
+    CHECK(&mixed.get<filler>() == &mixed.first());
+    CHECK(&mixed.get<tagged_filler>() == &mixed.second());
+    const auto& read_only = mixed;
+    CHECK(&read_only.get<tagged_filler>() == &mixed.second());
+    // Asking a pair of one type by type does not compile: it would not say which part.
+    static_assert(!part_by_type<pair, filler>);
+    static_assert(part_by_type<gossip::payload::combined<filler, tagged_filler>, filler>);
+}

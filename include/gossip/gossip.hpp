@@ -2,6 +2,7 @@
 
 // Everything the library offers, in one include.
 
+#include "cluster_node.hpp"
 #include "concepts.hpp"
 #include "config.hpp"
 #include "crypto/chacha20.hpp"

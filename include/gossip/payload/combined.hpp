@@ -62,6 +62,35 @@ public:
     [[nodiscard]] const Second& second() const noexcept { return second_; }
     [[nodiscard]] double first_share() const noexcept { return first_share_; }
 
+    /// The part by position (0: First, 1: Second), as std::get does for a tuple.
+    template <std::size_t I>
+    requires(I < 2) [[nodiscard]] auto& get() noexcept
+    {
+        if constexpr (I == 0) {
+            return first_;
+        } else {
+            return second_;
+        }
+    }
+    template <std::size_t I>
+    requires(I < 2) [[nodiscard]] const auto& get() const noexcept
+    {
+        return const_cast<combined&>(*this).template get<I>(); // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    }
+
+    /// The part by type, when the two differ: payload().get<swim<udp_address>>() reads better
+    /// than first() where a reader must remember the order.
+    template <class T>
+    requires(std::same_as<T, First> != std::same_as<T, Second>) [[nodiscard]] T& get() noexcept
+    {
+        return get < std::same_as<T, First> ? 0 : 1 > ();
+    }
+    template <class T>
+    requires(std::same_as<T, First> != std::same_as<T, Second>) [[nodiscard]] const T& get() const noexcept
+    {
+        return get < std::same_as<T, First> ? 0 : 1 > ();
+    }
+
     template <class Address>
     void start(const payload_context<Address>& context)
     {

@@ -1,0 +1,26 @@
+# The README's C++ examples compile as shown: every ```cpp block that follows a line
+# `<!-- compiled: NAME -->` is written to OUT_DIR/NAME.cpp at configure time (rewritten only when
+# it changed), and its path appended to the list named by OUT_VAR. Editing the README reconfigures.
+function(gossip_readme_snippets readme out_dir out_var)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${readme}")
+  file(READ "${readme}" text)
+  # CMake lists split on semicolons, which C++ is full of: set them aside while matching.
+  string(REPLACE ";" "@semicolon@" text "${text}")
+  string(REGEX MATCHALL "<!-- compiled: [a-z0-9_]+ -->\n```cpp\n[^`]*```" blocks "${text}")
+  set(files)
+  foreach(block IN LISTS blocks)
+    string(REGEX MATCH "<!-- compiled: ([a-z0-9_]+) -->" _ "${block}")
+    set(name "${CMAKE_MATCH_1}")
+    string(REGEX REPLACE "^<!-- compiled: [a-z0-9_]+ -->\n```cpp\n" "" code "${block}")
+    string(REGEX REPLACE "```$" "" code "${code}")
+    string(REPLACE "@semicolon@" ";" code "${code}")
+    set(path "${out_dir}/${name}.cpp")
+    file(WRITE "${path}.new" "// Generated from the README at configure time: edit the README.\n${code}")
+    configure_file("${path}.new" "${path}" COPYONLY)
+    list(APPEND files "${path}")
+  endforeach()
+  if(NOT files)
+    message(FATAL_ERROR "no <!-- compiled: NAME --> blocks found in ${readme}")
+  endif()
+  set(${out_var} "${files}" PARENT_SCOPE)
+endfunction()
