@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <initializer_list>
 #include <iterator>
 #include <span>
@@ -95,7 +96,7 @@ inline constexpr std::size_t min_t_fail_periods = 3;
            "SWIM (the default membership):\n"
            "  --probe-interval DURATION     default 200 ms\n"
            "  --probe-timeout DURATION      below the interval (default half of it)\n"
-           "  --suspicion-mult X            the least suspicion timeout in probe intervals, 1 to 100\n"
+           "  --suspicion-mult X            the least suspicion timeout in probe intervals, 1 to 64\n"
            "  --id ID                       this member's id, 0x-prefixed hex or decimal\n"
            "  --meta TEXT                   this member's metadata\n"
            "heartbeat:\n"
@@ -123,7 +124,7 @@ inline std::uint64_t whole(std::string_view flag, std::string_view text, std::ui
         fail(flag, quoted(text) + " is not a whole number");
     }
     if (ec == std::errc::result_out_of_range || value < low || value > high) {
-        fail(flag, std::string(text) + " is outside [" + std::to_string(low) + ", " + std::to_string(high) + "]");
+        fail(flag, quoted(text) + " is outside [" + std::to_string(low) + ", " + std::to_string(high) + "]");
     }
     return value;
 }
@@ -139,34 +140,53 @@ inline double real(std::string_view flag, std::string_view text, double low, dou
         fail(flag, quoted(text) + " is not a number");
     }
     if (value < low || value > high) {
-        fail(flag, std::string(text) + " is outside [" + std::to_string(low) + ", " + std::to_string(high) + "]");
+        char range[64];
+        std::snprintf(range, sizeof range, "[%g, %g]", low, high);
+        fail(flag, quoted(text) + " is outside " + range);
     }
     return value;
 }
 
-// "250", "250ms", "1.5s": whole milliseconds within [1 ms, 1 h].
+// "250", "250ms", "1.5s": whole milliseconds within [1 ms, 1 h]. Read as integers (digits, and
+// for seconds up to three decimals), so that 1.005s is 1005 ms exactly.
 inline std::chrono::milliseconds duration(std::string_view flag, std::string_view text)
 {
-    double scale = 1;
+    bool seconds = false;
     std::string_view number = text;
     if (number.ends_with("ms")) {
         number.remove_suffix(2);
     } else if (number.ends_with("s")) {
         number.remove_suffix(1);
-        scale = 1000;
+        seconds = true;
     }
-    double value = 0;
-    const auto* end = number.data() + number.size();
-    const auto [at, ec] = std::from_chars(number.data(), end, value, std::chars_format::fixed);
-    if (number.empty() || number.front() == '-' || number.front() == '+' || ec != std::errc{} || at != end ||
-        !std::isfinite(value)) {
+    const auto point = number.find('.');
+    const std::string_view whole_part = number.substr(0, point);
+    const std::string_view fraction = point == std::string_view::npos ? std::string_view{} : number.substr(point + 1);
+    const auto digits = [](std::string_view d) { return d.find_first_not_of("0123456789") == std::string_view::npos; };
+    if (whole_part.empty() || !digits(whole_part) || !digits(fraction) ||
+        (point != std::string_view::npos && fraction.empty())) {
         fail(flag, quoted(text) + " is not a duration (200, 200ms or 1.5s)");
     }
-    const double ms = value * scale;
-    if (ms != std::floor(ms)) {
+    if (!seconds && !fraction.empty()) {
         fail(flag, quoted(text) + " is not a whole number of milliseconds");
     }
-    if (ms < 1 || ms > 3'600'000) {
+    if (fraction.size() > 3) {
+        fail(flag, quoted(text) + " is finer than a millisecond");
+    }
+    constexpr std::uint64_t most_ms = 3'600'000;
+    if (whole_part.size() > 10) {
+        fail(flag, quoted(text) + " is outside [1 ms, 1 h]");
+    }
+    std::uint64_t ms = 0;
+    std::from_chars(whole_part.data(), whole_part.data() + whole_part.size(), ms);
+    if (seconds) {
+        std::uint64_t thousandths = 0;
+        for (std::size_t i = 0; i < 3; ++i) {
+            thousandths = thousandths * 10 + (i < fraction.size() ? static_cast<std::uint64_t>(fraction[i] - '0') : 0);
+        }
+        ms = ms * 1000 + thousandths;
+    }
+    if (ms < 1 || ms > most_ms) {
         fail(flag, quoted(text) + " is outside [1 ms, 1 h]");
     }
     return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
@@ -310,7 +330,7 @@ inline std::vector<std::byte> to_bytes(std::string_view s)
             probe_timeout_given = true;
             swim_flags.emplace_back(flag);
         } else if (flag == "--suspicion-mult") {
-            o.swim.suspicion_mult = detail::real(flag, value, 1, 100);
+            o.swim.suspicion_mult = detail::real(flag, value, 1, 64);
             swim_flags.emplace_back(flag);
         } else if (flag == "--id") {
             o.swim.id = detail::id(flag, value);

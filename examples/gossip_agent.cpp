@@ -337,6 +337,9 @@ struct heartbeat_flavor {
     using membership_type = gossip::payload::membership<udp_address>;
     using view_selection = gossip::view_selection::healer;
     static constexpr const char* name = "heartbeat";
+    // Views forget the other side of a long partition: every 25 periods each agent also talks to
+    // a seed it does not hold, so that the cluster re-merges once the network heals.
+    static constexpr std::size_t seed_refresh = 25;
 
     static membership_type make(const options& o, std::uint64_t generation)
     {
@@ -375,6 +378,7 @@ struct swim_flavor {
     using membership_type = gossip::payload::swim<udp_address>;
     using view_selection = gossip::view_selection::frozen;
     static constexpr const char* name = "swim";
+    static constexpr std::size_t seed_refresh = 0; // SWIM syncs with failed members to re-merge
 
     static membership_type make(const options& o, std::uint64_t /*generation*/) { return membership_type(o.swim); }
 
@@ -475,6 +479,7 @@ int run(const options& o)
     cfg.fanout = o.fanout;
     cfg.period = o.period;
     cfg.max_message_bytes = o.max_bytes;
+    cfg.seed_refresh = Flavor::seed_refresh;
 
     const std::uint64_t generation = wall_clock_ns();
     gossip::payload::anti_entropy_options log;

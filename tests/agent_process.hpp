@@ -245,7 +245,7 @@ private:
     std::string unstamped(std::string line)
     {
         constexpr std::string_view shape = "dddd-dd-ddTdd:dd:dd.dddZ ";
-        bool stamped = line.size() > shape.size();
+        bool stamped = line.size() >= shape.size();
         for (std::size_t i = 0; stamped && i < shape.size(); ++i) {
             const bool digit = line[i] >= '0' && line[i] <= '9';
             stamped = shape[i] == 'd' ? digit : line[i] == shape[i];

@@ -68,6 +68,16 @@ TEST_CASE("agent options: durations are whole milliseconds, or carry ms or s")
     CHECK(refusal({"--bind", "127.0.0.1:1", "--period", "abc"}).starts_with("--period: 'abc' is not a duration"));
     CHECK(refusal({"--bind", "127.0.0.1:1", "--period", "0"}) == "--period: '0' is outside [1 ms, 1 h]");
     CHECK(refusal({"--bind", "127.0.0.1:1", "--period", "2h"}).starts_with("--period: '2h' is not a duration"));
+    CHECK(parse({"--bind", "127.0.0.1:1", "--period", "1.005s"}).values.period == 1005ms); // exact, no rounding
+    CHECK(parse({"--bind", "127.0.0.1:1", "--period", "0.5s"}).values.period == 500ms);
+    CHECK(refusal({"--bind", "127.0.0.1:1", "--period", "1.0005s"}) ==
+          "--period: '1.0005s' is finer than a millisecond");
+    for (const std::string_view bad : {"1e3", "ms", "s", "inf", "nan", "1.", ".5s", "1..5s", "0x10"}) {
+        CAPTURE(bad);
+        CHECK(refusal({"--bind", "127.0.0.1:1", "--period", bad}).starts_with("--period: '"));
+    }
+    CHECK(refusal({"--bind", "127.0.0.1:1", "--period", "99999999999999999999"}) ==
+          "--period: '99999999999999999999' is outside [1 ms, 1 h]");
 }
 
 TEST_CASE("agent options: a count that is not all digits is refused, naming the option")
@@ -81,13 +91,15 @@ TEST_CASE("agent options: a count that is not all digits is refused, naming the 
 
 TEST_CASE("agent options: values outside their range are refused with the range")
 {
-    CHECK(refusal({"--bind", "127.0.0.1:1", "--view", "0"}) == "--view: 0 is outside [1, 4096]");
+    CHECK(refusal({"--bind", "127.0.0.1:1", "--view", "0"}) == "--view: '0' is outside [1, 4096]");
     CHECK(refusal({"--bind", "127.0.0.1:1", "--view", "99999999999999999999"}) ==
-          "--view: 99999999999999999999 is outside [1, 4096]");
-    CHECK(refusal({"--bind", "127.0.0.1:1", "--max-bytes", "10"}) == "--max-bytes: 10 is outside [64, 65507]");
-    CHECK(refusal({"--bind", "127.0.0.1:1", "--rate-limit", "100"}).starts_with("--rate-limit: 100 is outside [1500,"));
+          "--view: '99999999999999999999' is outside [1, 4096]");
+    CHECK(refusal({"--bind", "127.0.0.1:1", "--max-bytes", "10"}) == "--max-bytes: '10' is outside [64, 65507]");
     CHECK(
-        refusal({"--bind", "127.0.0.1:1", "--suspicion-mult", "0.5"}).starts_with("--suspicion-mult: 0.5 is outside"));
+        refusal({"--bind", "127.0.0.1:1", "--rate-limit", "100"}).starts_with("--rate-limit: '100' is outside [1500,"));
+    CHECK(refusal({"--bind", "127.0.0.1:1", "--suspicion-mult", "0.5"}) ==
+          "--suspicion-mult: '0.5' is outside [1, 64]");
+    CHECK(refusal({"--bind", "127.0.0.1:1", "--suspicion-mult", "80"}) == "--suspicion-mult: '80' is outside [1, 64]");
     CHECK(refusal({"--bind", "127.0.0.1:1", "--fanout", "30"}).find("fanout = 30 exceeds view_size (c) = 20") !=
           std::string::npos);
 }

@@ -6,11 +6,14 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -168,4 +171,62 @@ TEST_CASE("cluster_options: the profiles are valid, and slower from local to lan
     CHECK(lan.membership.probe_interval < wan.membership.probe_interval);
     CHECK(local.node.period < lan.node.period);
     CHECK(lan.node.period < wan.node.period);
+}
+
+TEST_CASE("cluster_node: a handler that throws is counted and the node goes on")
+{
+    cluster_node a("127.0.0.1:0", quick(12));
+    a.on_member_event([](const cluster_node::member_event&) { throw std::runtime_error("a bad handler"); });
+    a.start();
+    cluster_node b("127.0.0.1:0", quick(13));
+    b.start();
+    b.join({a.address()});
+    CHECK(eventually([&] { return a.handler_failures() >= 1; }));
+    CHECK(a.running());
+    a.put("still", "working");
+    CHECK(eventually([&] { return b.get(std::string("still")).has_value(); }));
+}
+
+TEST_CASE("cluster_node: a write keeps its own copy of what the caller passed")
+{
+    cluster_node a("127.0.0.1:0", quick(14));
+    a.start();
+    {
+        char key[] = "k1";
+        char value[] = "v1";
+        a.put(key, value);
+        key[1] = 'X'; // the caller reuses its buffers at once
+        value[1] = 'X';
+    }
+    CHECK(a.get(std::string("k1")) == std::optional<std::string>("v1"));
+}
+
+TEST_CASE("cluster_node: broadcasts reach the other members, and only live members are listed as alive")
+{
+    cluster_node a("127.0.0.1:0", quick(15));
+    std::atomic<int> heard{0};
+    a.on_broadcast([&](std::uint64_t, std::span<const std::byte> bytes) { heard += static_cast<int>(bytes.size()); });
+    a.start();
+    auto b = std::make_unique<cluster_node>("127.0.0.1:0", quick(16));
+    b->start();
+    b->join({a.address()});
+    REQUIRE(b->wait_joined(10s));
+    const std::array<std::byte, 3> hello{std::byte{1}, std::byte{2}, std::byte{3}};
+    b->broadcast(hello);
+    CHECK(eventually([&] { return heard.load() == 3; }));
+    CHECK(a.alive_members().size() == 2);
+    b.reset(); // leaves
+    CHECK(eventually([&] { return a.alive_members().size() == 1; }));
+    CHECK(a.members().size() == 2); // still known, as left
+}
+
+TEST_CASE("cluster_node: after stop, reads still answer and writes are refused")
+{
+    cluster_node a("127.0.0.1:0", quick(17));
+    a.start();
+    a.put("k", "v");
+    a.stop();
+    CHECK(a.get(std::string("k")) == std::optional<std::string>("v"));
+    CHECK_THROWS_AS(a.put("k", "w"), std::logic_error);
+    CHECK_FALSE(a.running());
 }

@@ -195,7 +195,8 @@ TEST_CASE("a short partition is survived: after healing, the overlay mixes acros
 TEST_CASE("a long partition under the healer severs the overlay, and healing the network alone does not rejoin it")
 {
     // This is the known limit of peer sampling without an external rendezvous: once no view
-    // crosses the divide, nothing ever will again.
+    // crosses the divide, nothing ever will again (config::seed_refresh is that rendezvous; the
+    // next test).
     constexpr std::size_t n = 600;
     simulator<healer_node> sim(n, test::small_config(16), 8);
     sim.bootstrap(gossip::sim::random_graph{});
@@ -206,6 +207,28 @@ TEST_CASE("a long partition under the healer severs the overlay, and healing the
     sim.network().heal();
     sim.run(10);
     CHECK(sim.measure().components == 2);
+}
+
+TEST_CASE("with seed_refresh, nodes re-contact their seeds and a severed overlay rejoins once the network heals")
+{
+    constexpr std::size_t n = 600;
+    auto cfg = test::small_config(16);
+    cfg.seed_refresh = 10;
+    simulator<healer_node> sim(n, cfg, 8);
+    sim.bootstrap(gossip::sim::random_graph{});
+    const auto seed = test::addresses({0}); // every node joined through node 0, on the first side
+    for (std::size_t i = 1; i < n; ++i) {
+        sim.node(i).join(seed);
+    }
+    sim.run(10);
+    cut_in_half(sim);
+    sim.run(40);
+    CHECK(links_across(sim, n / 2) < n / 10); // only the refreshes' fleeting links cross
+    sim.network().heal();
+    sim.run(30);
+    CHECK(sim.measure().components == 1);
+    CHECK(links_across(sim, n / 2) > n * 16 / 8);
+    CHECK(sim.node(n - 1).statistics().seed_contacts >= 7);
 }
 
 TEST_CASE("a restarted node that knows one peer is woven back into the overlay")

@@ -16,15 +16,19 @@
 // another store; gossip_node remains there for every other composition, and node() or call()
 // reach the one inside.
 //
-// Threads: once start()ed, the node lives on its own thread. Every member function here is safe
-// from any thread: writes are posted to the node's thread, and reads (get, members, call) wait
-// for it, which takes as long as one turn of its loop (microseconds when idle). Handlers run on
-// the node's thread: keep them short, and hand work elsewhere (a runtime/mailbox.hpp mailbox).
-// Before start() and after stop(), calls act directly, on the caller's thread. Like a
-// destructor, stop() must not run while another thread is inside a call on the same node.
+// Threads: once start()ed, the node lives on its own thread, and every member function here is
+// safe from any thread: writes are posted to the node's thread, and reads (get, members, call)
+// wait for it, which takes as long as one turn of its loop (microseconds when idle). Handlers run
+// on the node's thread: keep them short, and hand work elsewhere (a runtime/mailbox.hpp mailbox);
+// an exception a handler throws is caught and counted (handler_failures()), never fatal. Before
+// start(), calls act directly on the caller's thread: set things up from one thread. After
+// stop(), reads still work and writes throw std::logic_error. Like a destructor, stop() must not
+// run while another thread is inside a call on the same node; from a handler, it only asks the
+// loop to stop (the thread is joined by the next stop() or the destructor elsewhere).
 
 #include "config.hpp"
 #include "gossip_node.hpp"
+#include "metrics.hpp"
 #include "payload/anti_entropy.hpp"
 #include "payload/combined.hpp"
 #include "payload/lww_map.hpp"
@@ -37,6 +41,8 @@
 #include "transport/udp_address.hpp"
 #include "view_selection/frozen.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
@@ -188,14 +194,19 @@ public:
         if (loop_ || stopped_) {
             throw std::logic_error("gossip::cluster_node::start: already started");
         }
-        loop_ = std::make_unique<run_loop<node_type>>(*node_);
-        thread_ = std::thread([this] {
+        auto loop = std::make_unique<run_loop<node_type>>(*node_);
+        run_loop<node_type>& running_loop = *loop;
+        std::thread thread([this, &running_loop] {
+            loop_thread_.store(std::this_thread::get_id());
             try {
-                loop_->run();
+                running_loop.run();
             } catch (...) {
                 failure_ = std::current_exception();
             }
+            exited_.store(true);
         });
+        loop_ = std::move(loop); // only once the thread exists: a failed start leaves no loop
+        thread_ = std::move(thread);
     }
 
     /// Announces the leave, then stops the thread (a few periods' worth of goodbyes). Rethrows
@@ -206,6 +217,9 @@ public:
             return;
         }
         loop_->stop();
+        if (on_loop_thread()) {
+            return; // from a handler: the loop ends after it; the thread is joined later
+        }
         thread_.join();
         loop_.reset();
         stopped_ = true;
@@ -214,7 +228,8 @@ public:
         }
     }
 
-    [[nodiscard]] bool running() const noexcept { return loop_ != nullptr; }
+    /// Whether the node's thread runs: started, not stopped, and its loop did not fail.
+    [[nodiscard]] bool running() const noexcept { return loop_ != nullptr && !exited_.load(); }
 
     // --- joining --------------------------------------------------------------------------------
     /// Contacts the seeds, and keeps contacting them while this member knows nobody alive.
@@ -276,11 +291,46 @@ public:
         });
     }
 
+    /// Only the members believed alive (or suspect), this one first.
+    [[nodiscard]] std::vector<member> alive_members() const
+    {
+        auto all = members();
+        std::erase_if(all, [](const member& m) {
+            return m.state != payload::swim_state::alive && m.state != payload::swim_state::suspect;
+        });
+        return all;
+    }
+
     /// Called on the node's thread for each change in what this member believes of another.
     void on_member_event(std::function<void(const member_event&)> handler)
     {
-        post(
-            [handler = std::move(handler)](node_type& n) mutable { n.payload().first().on_event(std::move(handler)); });
+        post([handler = guarded(std::move(handler))](node_type& n) mutable {
+            n.payload().first().on_event(std::move(handler));
+        });
+    }
+
+    /// Replaces this member's metadata (tags, at most payload::max_metadata_bytes) and spreads it.
+    void set_metadata(std::span<const std::byte> bytes)
+    {
+        post([copy = std::vector<std::byte>(bytes.begin(), bytes.end())](node_type& n) {
+            n.payload().first().set_metadata(copy);
+        });
+    }
+
+    /// Sends bytes to every member once (a SWIM user broadcast: fast, not stored, not repaired
+    /// for a member that was down). Throws std::invalid_argument when it cannot fit a datagram.
+    void broadcast(std::span<const std::byte> bytes)
+    {
+        const std::vector<std::byte> copy(bytes.begin(), bytes.end());
+        call([&copy](node_type& n) { (void)n.payload().first().broadcast(copy); });
+    }
+
+    /// Called on the node's thread for each broadcast from another member, with its id.
+    void on_broadcast(std::function<void(std::uint64_t, std::span<const std::byte>)> handler)
+    {
+        post([handler = guarded(std::move(handler))](node_type& n) mutable {
+            n.payload().first().on_broadcast(std::move(handler));
+        });
     }
 
     // --- the store ------------------------------------------------------------------------------
@@ -291,7 +341,7 @@ public:
     // clang-format on
     void put(K&& key, V&& value)
     {
-        post([key = std::decay_t<K>(std::forward<K>(key)), value = std::decay_t<V>(std::forward<V>(value))](
+        post([key = owned<key_of<Store>>(std::forward<K>(key)), value = owned<value_of<Store>>(std::forward<V>(value))](
                  node_type& n) mutable { n.payload().second().put(std::move(key), std::move(value)); });
     }
 
@@ -302,7 +352,7 @@ public:
     // clang-format on
     void erase(K&& key)
     {
-        post([key = std::decay_t<K>(std::forward<K>(key))](node_type& n) mutable {
+        post([key = owned<key_of<Store>>(std::forward<K>(key))](node_type& n) mutable {
             n.payload().second().erase(std::move(key));
         });
     }
@@ -324,10 +374,13 @@ public:
     /// Called on the node's thread for each entry from a peer that changed the store.
     void on_change(std::function<void(const entry_type&)> handler)
     {
-        post([handler = std::move(handler)](node_type& n) mutable {
+        post([handler = guarded(std::move(handler))](node_type& n) mutable {
             n.payload().second().on_change(std::move(handler));
         });
     }
+
+    /// Exceptions thrown by handlers, caught so that the node goes on.
+    [[nodiscard]] std::uint64_t handler_failures() const noexcept { return handler_failures_->load(); }
 
     // --- everything else ------------------------------------------------------------------------
     /// Runs f(node) on the node's thread and returns what it returns (or throws what it throws);
@@ -336,9 +389,10 @@ public:
     auto call(F&& f) const -> std::invoke_result_t<F&, node_type&>
     {
         using result = std::invoke_result_t<F&, node_type&>;
-        if (!loop_ || std::this_thread::get_id() == thread_.get_id()) {
+        if (!loop_ || on_loop_thread()) {
             return f(*node_);
         }
+        throw_if_exited();
         auto done = std::make_shared<std::promise<result>>();
         auto future = done->get_future();
         loop_->post([&f, done](node_type& n) {
@@ -353,6 +407,10 @@ public:
                 done->set_exception(std::current_exception());
             }
         });
+        // A loop that fails never runs what was posted: check now and then rather than hang.
+        while (future.wait_for(std::chrono::milliseconds{50}) != std::future_status::ready) {
+            throw_if_exited();
+        }
         return future.get();
     }
 
@@ -371,6 +429,13 @@ public:
     [[nodiscard]] payload::swim_statistics statistics() const
     {
         return call([](const node_type& n) { return n.payload().first().statistics(); });
+    }
+
+    /// Every counter and gauge of the node, its membership, its store and its transport, in one
+    /// snapshot; gossip::to_prometheus() formats it for a /metrics endpoint.
+    [[nodiscard]] metrics_snapshot metrics() const
+    {
+        return call([](const node_type& n) { return snapshot(n); });
     }
 
 private:
@@ -392,20 +457,95 @@ private:
         return s;
     }
 
+    // The store's key and value types where it names them (lww_map does), else void.
+    template <class S>
+    struct store_types {
+        using key = void;
+        using value = void;
+    };
+    template <class S>
+    requires requires
+    {
+        typename S::key_type;
+        typename S::mapped_type;
+    }
+    struct store_types<S> {
+        using key = typename S::key_type;
+        using value = typename S::mapped_type;
+    };
+    template <class S>
+    using key_of = typename store_types<S>::key;
+    template <class S>
+    using value_of = typename store_types<S>::value;
+
+    // What a posted write keeps: the store's own type where it has one, so that a char* from the
+    // caller is copied now rather than read later on the node's thread; else the decayed value.
+    template <class Own, class T>
+    static auto owned(T&& x)
+    {
+        if constexpr (!std::is_void_v<Own>) {
+            if constexpr (std::constructible_from<Own, T&&>) {
+                return Own(std::forward<T>(x));
+            } else {
+                return std::decay_t<T>(std::forward<T>(x));
+            }
+        } else {
+            return std::decay_t<T>(std::forward<T>(x));
+        }
+    }
+
+    [[nodiscard]] bool on_loop_thread() const noexcept { return loop_thread_.load() == std::this_thread::get_id(); }
+
+    void throw_if_exited() const
+    {
+        if (exited_.load()) {
+            throw std::runtime_error("gossip::cluster_node: the node's loop has stopped (stop() says why)");
+        }
+    }
+
+    // Writes: posted to the running loop; done here before start() (and what they send leaves
+    // at once); refused after stop().
     template <class F>
     void post(F&& f)
     {
-        if (loop_ && std::this_thread::get_id() != thread_.get_id()) {
-            loop_->post(std::forward<F>(f));
-        } else {
-            f(*node_);
+        if (stopped_) {
+            throw std::logic_error("gossip::cluster_node: stopped; writes go nowhere");
         }
+        if (loop_ && !on_loop_thread()) {
+            throw_if_exited();
+            loop_->post(std::forward<F>(f));
+            return;
+        }
+        f(*node_);
+        if (!loop_) {
+            node_->transport().flush();
+        }
+    }
+
+    // A handler whose exceptions are caught and counted: a bad handler must not stop the node.
+    template <class... Args>
+    std::function<void(Args...)> guarded(std::function<void(Args...)> handler) const
+    {
+        if (!handler) {
+            return handler;
+        }
+        return [failures = handler_failures_, handler = std::move(handler)](Args... args) {
+            try {
+                handler(std::forward<Args>(args)...);
+            } catch (...) {
+                failures->fetch_add(1);
+            }
+        };
     }
 
     std::unique_ptr<node_type> node_;
     std::unique_ptr<run_loop<node_type>> loop_;
     std::thread thread_;
     std::exception_ptr failure_;
+    std::atomic<std::thread::id> loop_thread_{};
+    std::atomic<bool> exited_{false};
+    // Shared with the handlers, which the node (inside) may outlive no longer than this.
+    std::shared_ptr<std::atomic<std::uint64_t>> handler_failures_ = std::make_shared<std::atomic<std::uint64_t>>(0);
     bool stopped_ = false;
 };
 

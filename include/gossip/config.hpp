@@ -36,6 +36,11 @@ struct config {
     std::chrono::milliseconds period{1000};
     /// The largest datagram a node sends; the default is safe under a 1500-byte MTU.
     std::size_t max_message_bytes = 1400;
+    /// Every this many periods, a node also exchanges with one of the seeds it joined through
+    /// that is not in its view (0: never). Without it, a partition that lasts long enough for
+    /// every view to forget the other side stays split after it heals; with it, the seeds see
+    /// about n / seed_refresh extra exchanges a period.
+    std::size_t seed_refresh = 0;
 
     friend bool operator==(const config&, const config&) = default;
 };

@@ -11,6 +11,7 @@
 #include "crypto/siphash.hpp"
 #include "descriptor.hpp"
 #include "gossip_node.hpp"
+#include "metrics.hpp"
 #include "outbox.hpp"
 #include "payload/anti_entropy.hpp"
 #include "payload/combined.hpp"

@@ -93,10 +93,19 @@ public:
     }
 
     /// Adds peers to know at start (or after a restart): fresh descriptors, skipping our own
-    /// address and those already known, up to c. A payload that contacts seeds itself
+    /// address and those already known, up to c. While a seed is in the view, it is retried
+    /// like any peer until it answers; the first max_seeds are also remembered, to be contacted
+    /// again every config::seed_refresh periods when not in the view. A payload that contacts
+    /// seeds itself
     /// (payload_with_join: SWIM) is handed them too, and what it sends leaves at once.
     void join(std::span<const address_type> contacts)
     {
+        for (const auto& a : contacts) {
+            if (seeds_.size() < max_seeds && !(a == address()) &&
+                std::find(seeds_.begin(), seeds_.end(), a) == seeds_.end()) {
+                seeds_.push_back(a);
+            }
+        }
         auto& v = view_.storage();
         for (const auto& a : contacts) {
             if (v.size() >= config_.view_size) {
@@ -160,6 +169,9 @@ public:
                 return;
             }
         }
+        if (config_.seed_refresh != 0 && !seeds_.empty() && ++periods_since_seed_ >= config_.seed_refresh) {
+            contact_seed();
+        }
         if (view_.empty()) {
             return;
         }
@@ -205,7 +217,25 @@ public:
         }
     }
 
+    /// The most seeds join() remembers.
+    static constexpr std::size_t max_seeds = 16;
+
 private:
+    // One exchange with the next seed, in turn, that is not in the view: the way back into a
+    // cluster this node has lost track of.
+    void contact_seed()
+    {
+        periods_since_seed_ = 0;
+        for (std::size_t k = 0; k < seeds_.size(); ++k) {
+            const address_type seed = seeds_[next_seed_++ % seeds_.size()];
+            if (!view_.contains(seed)) {
+                ++stats_.seed_contacts;
+                send_message(seed, wire::message_kind::request, Propagation::pushes);
+                return;
+            }
+        }
+    }
+
     // A datagram that passed the transport's inbound check (if it has one).
     void on_message(const address_type& from, std::span<const std::byte> bytes)
     {
@@ -609,6 +639,9 @@ private:
     std::size_t buffer_limit_;
     view_type view_;
     node_statistics stats_;
+    std::vector<address_type> seeds_; // from join(), at most max_seeds
+    std::size_t next_seed_ = 0;
+    std::size_t periods_since_seed_ = 0;
     [[no_unique_address]] std::conditional_t<needs_outbox, outbox<address_type>, no_outbox> outbox_{};
     std::uint64_t members_fed_ = 0; ///< members that came up, for the view's reservoir sample
     detail::proven_addresses<address_type> proven_;

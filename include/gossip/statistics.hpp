@@ -20,6 +20,7 @@ struct node_statistics {
                                             ///< transport's forged, replayed or foreign datagrams)
     std::uint64_t answers_limited = 0;      ///< answers not sent: to an address not yet proven, they
                                             ///< would have passed max_amplification times the question
+    std::uint64_t seed_contacts = 0;        ///< exchanges opened with a seed not in the view (seed_refresh)
 
     friend bool operator==(const node_statistics&, const node_statistics&) = default;
 };
