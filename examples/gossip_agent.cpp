@@ -601,8 +601,30 @@ int run(const options& o)
             Flavor::identity(node.payload().first()) + " seal=" + o.seal + " " + key_summary);
     node.join(o.join);
     node.transport().flush(); // what SWIM sent the seeds leaves now, not at the first timer
+    // A join that nobody answers says so (the node keeps trying): checked once, after 3 s.
+    std::thread join_watch([&] {
+        for (int i = 0; i < 30 && !o.join.empty() && !stop_reading.load(); ++i) {
+            std::this_thread::sleep_for(100ms);
+        }
+        if (o.join.empty() || stop_reading.load()) {
+            return;
+        }
+        loop.post([&](node_type& n) {
+            if (n.payload().first().alive_count() == 0) {
+                std::string seeds;
+                for (const auto& a : o.join) {
+                    if (!seeds.empty()) {
+                        seeds += ',';
+                    }
+                    seeds += a.to_string();
+                }
+                out.say("join: no answer from " + seeds + " within 3 s; still trying");
+            }
+        });
+    });
     loop.run();
     stop_reading.store(true);
+    join_watch.join();
     reader.join();
     ::pthread_kill(signal_waiter.native_handle(), SIGUSR1);
     signal_waiter.join();

@@ -232,3 +232,13 @@ TEST_CASE("agent: every line is stamped with the time, unless --no-timestamps")
     REQUIRE(plain.wait_for("ready ", 10s));
     CHECK(plain.stamped() == 0);
 }
+
+TEST_CASE("agent: a join that nobody answers says so, and the agent keeps trying")
+{
+    gossip::transport::udp silent(gossip::transport::udp_address::loopback_v4(0)); // never answers
+    const auto seed = silent.local_address().to_string();
+    agent_process a(agent_program, {"--bind", "127.0.0.1:0", "--join", seed, "--exit-on-eof"});
+    REQUIRE(a.wait_for("ready ", 10s));
+    CHECK(a.wait_for("join: no answer from " + seed + " within 3 s; still trying", 10s).has_value());
+    CHECK(a.stop(5s) == 0);
+}
