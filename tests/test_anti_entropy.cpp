@@ -586,6 +586,18 @@ kv_sim make_sim(std::size_t n, std::uint64_t seed, const gossip::payload::anti_e
     return sim;
 }
 
+// Replicas whose stores collect tombstones after `horizon` clock steps.
+kv_sim make_sim_with_horizon(std::size_t n, std::uint64_t seed, std::uint64_t horizon)
+{
+    kv_sim sim(n, test::small_config(8), seed, {}, [horizon](std::size_t) {
+        gossip::payload::lww_map<std::uint32_t, std::uint32_t> store;
+        store.set_tombstone_horizon(horizon);
+        return kv({}, std::move(store));
+    });
+    sim.bootstrap(gossip::sim::random_graph{});
+    return sim;
+}
+
 bool all_equal(const kv_sim& sim)
 {
     const auto root = [&](std::size_t i) { return sim.node(i).payload().store().tree().root(); };
@@ -666,13 +678,7 @@ TEST_CASE("anti_entropy: a restarted node catches up on everything it missed")
 
 TEST_CASE("anti_entropy: with a horizon, replicas erase, collect the tombstones everywhere and stay identical")
 {
-    const auto make = [](std::size_t) {
-        gossip::payload::lww_map<std::uint32_t, std::uint32_t> store;
-        store.set_tombstone_horizon(50);
-        return kv({}, std::move(store));
-    };
-    kv_sim sim(20, test::small_config(8), 12, {}, make);
-    sim.bootstrap(gossip::sim::random_graph{});
+    auto sim = make_sim_with_horizon(20, 12, 50);
     for (std::uint32_t k = 0; k < 40; ++k) {
         sim.node(k % 20).payload().put(k, k);
     }
@@ -699,13 +705,7 @@ TEST_CASE("anti_entropy: with a horizon, replicas erase, collect the tombstones 
 TEST_CASE("anti_entropy: a replica away for longer than the horizon brings an erased value back")
 {
     // The documented price of collecting tombstones: nobody remembers the erase any more.
-    const auto make = [](std::size_t) {
-        gossip::payload::lww_map<std::uint32_t, std::uint32_t> store;
-        store.set_tombstone_horizon(20);
-        return kv({}, std::move(store));
-    };
-    kv_sim sim(10, test::small_config(8), 13, {}, make);
-    sim.bootstrap(gossip::sim::random_graph{});
+    auto sim = make_sim_with_horizon(10, 13, 20);
     sim.node(0).payload().put(std::uint32_t{7}, std::uint32_t{1});
     run_until_equal(sim, 100);
     std::vector<gossip::transport::in_memory_address> away{gossip::transport::in_memory_address{9}};
