@@ -63,9 +63,13 @@ esac
 probe_timeout=$((probe_interval / 2))
 
 scripts/install-deps.sh
-build=build/demo
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DGOSSIP_BUILD_TESTS=OFF -DGOSSIP_BUILD_BENCHMARKS=OFF -DGOSSIP_BUILD_EXAMPLES=ON >/dev/null
+# GOSSIP_DEMO_BUILD names a build directory already configured with the examples (CI passes the
+# release preset's, which holds them); without it, build/demo is configured for the demo alone.
+build=${GOSSIP_DEMO_BUILD:-build/demo}
+if [ -z "${GOSSIP_DEMO_BUILD:-}" ]; then
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DGOSSIP_BUILD_TESTS=OFF -DGOSSIP_BUILD_BENCHMARKS=OFF -DGOSSIP_BUILD_EXAMPLES=ON >/dev/null
+fi
 cmake --build "$build" -j "$(nproc)" --target gossip_agent overlay_demo
 
 if [ "$show_help" = 1 ]; then
