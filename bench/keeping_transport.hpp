@@ -1,7 +1,8 @@
 #pragma once
 
 // A transport that keeps the last datagram it is handed instead of sending it: the send path of
-// a decorator (sealed<>, compressed<>) without a network, for the benchmarks that time one.
+// a decorator (sealed<>, compressed<>) without a network, for the benchmarks that time one and
+// the fuzzers that replay, cut or change what it kept (tests/fuzz/fuzz_support.hpp).
 
 #include <gossip/transport/in_memory.hpp>
 

@@ -93,4 +93,45 @@ inline gossip::payload::rumor_options rumor(gossip::payload::spread mode, gossip
     return o;
 }
 
+/// Two endpoints of an in-memory network under one transport decorator (sealed<>, compressed<>),
+/// a at 0 sending to b at 1: what crossed the wire, and what b's check handed on to its "node".
+/// `make(endpoint, index)` builds each decorated endpoint.
+template <class Decorated>
+struct decorated_pair {
+    gossip::transport::in_memory_network net{2};
+    Decorated a;
+    Decorated b;
+    std::vector<std::vector<std::byte>> at_b;
+    std::vector<std::vector<std::byte>> wire;
+
+    template <class Make>
+    explicit decorated_pair(Make&& make)
+        : a(make(net.endpoint(gossip::transport::in_memory_address{0}), 0)),
+          b(make(net.endpoint(gossip::transport::in_memory_address{1}), 1))
+    {
+    }
+
+    /// Hands bytes to b as if from a; whether b's check passed them.
+    bool offer(std::span<const std::byte> bytes)
+    {
+        return b.inbound(gossip::transport::in_memory_address{0}, bytes,
+                         [&](std::span<const std::byte> plain) { at_b.emplace_back(plain.begin(), plain.end()); });
+    }
+
+    /// Delivers what is in flight, recording it on the wire and offering what is for b; how
+    /// many b's check passed.
+    std::size_t deliver()
+    {
+        std::size_t passed = 0;
+        net.deliver([&](gossip::transport::in_memory_address, gossip::transport::in_memory_address to,
+                        std::span<const std::byte> bytes) {
+            wire.emplace_back(bytes.begin(), bytes.end());
+            if (to.index == 1) {
+                passed += offer(bytes) ? 1 : 0;
+            }
+        });
+        return passed;
+    }
+};
+
 } // namespace test

@@ -59,30 +59,10 @@ std::vector<std::byte> round_trip(std::span<const std::byte> in)
 }
 
 // Two compressed endpoints; what reached b's "node", and what crossed the wire.
-struct pair {
-    in_memory_network net{2};
-    compressed<in_memory> a;
-    compressed<in_memory> b;
-    std::vector<std::vector<std::byte>> at_b;
-    std::vector<std::vector<std::byte>> wire;
-
+struct pair : test::decorated_pair<compressed<in_memory>> {
     explicit pair(compression_options o = {})
-        : a(net.endpoint(in_memory_address{0}), o), b(net.endpoint(in_memory_address{1}), o)
+        : decorated_pair([&](in_memory endpoint, int) { return compressed<in_memory>(std::move(endpoint), o); })
     {
-    }
-
-    bool offer(std::span<const std::byte> bytes)
-    {
-        return b.inbound(in_memory_address{0}, bytes,
-                         [&](std::span<const std::byte> plain) { at_b.emplace_back(plain.begin(), plain.end()); });
-    }
-
-    void deliver()
-    {
-        net.deliver([&](in_memory_address, in_memory_address, std::span<const std::byte> bytes) {
-            wire.emplace_back(bytes.begin(), bytes.end());
-            (void)offer(bytes);
-        });
     }
 };
 

@@ -56,41 +56,14 @@ sealed_options labelled(std::string label, sealing_stage stage = sealing_stage::
     return o;
 }
 
-// Two sealed endpoints on an in-memory network, and what reached each one's "node".
-struct pair {
-    in_memory_network net{2};
-    sealed<in_memory> a;
-    sealed<in_memory> b;
-    std::vector<std::vector<std::byte>> at_b;
-    std::vector<std::vector<std::byte>> wire; // what crossed the network, sealed
-
+// Two sealed endpoints on an in-memory network, and what reached b's "node".
+struct pair : test::decorated_pair<sealed<in_memory>> {
     pair(keyring ka, keyring kb, sealed_options oa = labelled("c1"), sealed_options ob = labelled("c1"))
-        : a(net.endpoint(in_memory_address{0}), std::move(ka), std::move(oa)),
-          b(net.endpoint(in_memory_address{1}), std::move(kb), std::move(ob))
+        : decorated_pair([&](in_memory endpoint, int index) {
+              return index == 0 ? sealed<in_memory>(std::move(endpoint), std::move(ka), std::move(oa))
+                                : sealed<in_memory>(std::move(endpoint), std::move(kb), std::move(ob));
+          })
     {
-    }
-
-    // Delivers what is in flight to b, through b's inbound check; how many passed.
-    std::size_t deliver()
-    {
-        std::size_t passed = 0;
-        net.deliver([&](in_memory_address, in_memory_address to, std::span<const std::byte> bytes) {
-            wire.emplace_back(bytes.begin(), bytes.end());
-            if (to.index == 1) {
-                passed +=
-                    b.inbound(in_memory_address{0}, bytes,
-                              [&](std::span<const std::byte> plain) { at_b.emplace_back(plain.begin(), plain.end()); })
-                        ? 1
-                        : 0;
-            }
-        });
-        return passed;
-    }
-
-    bool offer(std::span<const std::byte> bytes)
-    {
-        return b.inbound(in_memory_address{0}, bytes,
-                         [&](std::span<const std::byte> plain) { at_b.emplace_back(plain.begin(), plain.end()); });
     }
 };
 

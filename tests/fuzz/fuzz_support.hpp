@@ -4,13 +4,10 @@
 // that aborts, which libFuzzer reports as a crash with the input saved, and a transport that
 // keeps what it is handed instead of sending it.
 
-#include <gossip/transport/in_memory.hpp>
+#include "../../bench/keeping_transport.hpp"
 
-#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
-#include <span>
-#include <vector>
 
 namespace fuzz {
 
@@ -22,16 +19,8 @@ inline void check(bool ok, const char* invariant)
     }
 }
 
-/// Keeps the last datagram sent, so that the harness can replay, cut or change it.
-struct keeper {
-    using address_type = gossip::transport::in_memory_address;
-    std::vector<std::byte> last;
-    [[nodiscard]] address_type local_address() const { return address_type{0}; }
-    bool send(const address_type&, std::span<const std::byte> bytes)
-    {
-        last.assign(bytes.begin(), bytes.end());
-        return true;
-    }
-};
+/// Keeps the last datagram sent, so that the harness can replay, cut or change it: the
+/// benchmarks' transport of the same purpose.
+using keeper = bench::keeping_transport;
 
 } // namespace fuzz
