@@ -58,7 +58,9 @@ struct options {
     std::vector<double> losses{0.0};
     std::vector<model_kind> models{model_kind::full};
     std::vector<round_order> orders{round_order::sequential};
+    std::vector<gossip::payload::pull_rule> pulls{gossip::payload::pull_rule::digest};
     std::uint32_t rounds = 10; // M, for --stop rounds
+    std::uint32_t max_age = gossip::payload::rumor_options{}.max_age;
     std::size_t runs = 20;
     std::size_t view_size = 30; // 0: everybody
     bool frozen = false;
@@ -72,6 +74,7 @@ struct options {
 const char* name(spread s) { return s == spread::push ? "push" : s == spread::pull ? "pull" : "push_pull"; }
 const char* name(interest i) { return i == interest::feedback ? "feedback" : "blind"; }
 const char* name(stop s) { return s == stop::counter ? "counter" : s == stop::coin ? "coin" : "rounds"; }
+const char* name(gossip::payload::pull_rule p) { return p == gossip::payload::pull_rule::digest ? "digest" : "demers"; }
 const char* name(model_kind m) { return m == model_kind::full ? "full" : "abstract"; }
 const char* name(round_order r) { return r == round_order::sequential ? "sequential" : "synchronous"; }
 
@@ -121,6 +124,11 @@ options parse(int argc, char** argv)
                          "  --stop counter,coin,rounds     when a node stops spreading (default counter)\n"
                          "  --k K,...               counter threshold or 1/k coin (default 2)\n"
                          "  --rounds M              rounds of spreading for --stop rounds (default 10)\n"
+                         "  --pull digest,demers    how a pull is answered: only what the asker lacks, each\n"
+                         "                          asker a contact; or every infective rumor, the askers of\n"
+                         "                          a round one contact, as Demers et al. (default digest)\n"
+                         "  --max-age A             rounds a rumor may travel before it is dropped\n"
+                         "                          (default 64; at most 30000)\n"
                          "  --fanout N,...          peers contacted per round (default 1)\n"
                          "  --loss P,...            message loss rate (default 0)\n"
                          "  --runs R                seeded runs per combination (default 20)\n"
@@ -177,6 +185,18 @@ options parse(int argc, char** argv)
                                        [](const std::string& s) { return static_cast<std::uint32_t>(number(s)); });
         } else if (flag == "--rounds") {
             o.rounds = static_cast<std::uint32_t>(number(v));
+        } else if (flag == "--pull") {
+            o.pulls = list<gossip::payload::pull_rule>(flag, v, [](const std::string& s) {
+                if (s == "digest") return gossip::payload::pull_rule::digest;
+                if (s == "demers") return gossip::payload::pull_rule::demers;
+                throw std::invalid_argument("--pull: digest or demers, not " + s);
+            });
+        } else if (flag == "--max-age") {
+            const auto a = number(v);
+            if (a == 0 || a > 30000) {
+                throw std::invalid_argument("--max-age: between 1 and 30000 rounds, not " + v);
+            }
+            o.max_age = static_cast<std::uint32_t>(a);
         } else if (flag == "--fanout") {
             o.fanouts = list<std::size_t>(flag, v, number);
         } else if (flag == "--loss") {
@@ -234,6 +254,9 @@ struct experiment {
         s += rumor.rule == stop::rounds ? " M=" + std::to_string(rumor.rounds) : " k=" + std::to_string(rumor.k);
         if (fanout != 1) {
             s += " N=" + std::to_string(fanout);
+        }
+        if (rumor.pull == gossip::payload::pull_rule::demers && rumor.mode != spread::push) {
+            s += " demers-pull";
         }
         if (model == model_kind::abstract) {
             s += order == round_order::sequential ? " (abstract)" : " (abstract, sync)";
@@ -307,13 +330,20 @@ int main(int argc, char** argv)
                                                             ? std::vector<round_order>{round_order::sequential}
                                                             : o.orders;
                                     for (auto order : orders) {
-                                        experiment e{n, {}, f, l, m, order};
-                                        e.rumor.mode = s;
-                                        e.rumor.loss = i;
-                                        e.rumor.rule = st;
-                                        e.rumor.k = k == 0 ? 1 : k;
-                                        e.rumor.rounds = o.rounds;
-                                        plan.push_back(e);
+                                        for (auto p : o.pulls) {
+                                            if (s == spread::push && p != o.pulls.front()) {
+                                                continue; // the pull rule does not apply to push
+                                            }
+                                            experiment e{n, {}, f, l, m, order};
+                                            e.rumor.mode = s;
+                                            e.rumor.loss = i;
+                                            e.rumor.rule = st;
+                                            e.rumor.k = k == 0 ? 1 : k;
+                                            e.rumor.rounds = o.rounds;
+                                            e.rumor.max_age = o.max_age;
+                                            e.rumor.pull = p;
+                                            plan.push_back(e);
+                                        }
                                     }
                                 }
                             }
@@ -329,7 +359,7 @@ int main(int argc, char** argv)
     if (!o.csv.empty()) {
         csv.open(o.csv);
         csv << "nodes,spread,interest,stop,k,rounds_m,fanout,loss,runs,residue,residue_sd,traffic,traffic_sd,"
-               "t_avg,t_avg_sd,t_last,t_last_sd,bytes_per_node,bytes_per_node_sd,model,order\n";
+               "t_avg,t_avg_sd,t_last,t_last_sd,bytes_per_node,bytes_per_node_sd,model,order,pull,max_age\n";
     }
     if (!o.curves.empty()) {
         curves.open(o.curves);
@@ -382,7 +412,7 @@ int main(int argc, char** argv)
                 << s.residue.mean << ',' << s.residue.stddev << ',' << s.traffic.mean << ',' << s.traffic.stddev << ','
                 << s.t_avg.mean << ',' << s.t_avg.stddev << ',' << s.t_last.mean << ',' << s.t_last.stddev << ','
                 << s.bytes_per_node.mean << ',' << s.bytes_per_node.stddev << ',' << name(e.model) << ','
-                << name(e.order) << '\n';
+                << name(e.order) << ',' << name(e.rumor.pull) << ',' << e.rumor.max_age << '\n';
         }
         if (curves) {
             for (std::size_t round = 0; round < s.reached_by_round.size(); ++round) {

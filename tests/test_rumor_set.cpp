@@ -277,6 +277,78 @@ TEST_CASE("pull: the answer carries only the rumors the asker lacks")
     CHECK(asker.statistics().duplicates == 0);
 }
 
+TEST_CASE("Demers pull: the answer carries every infective rumor, needed or not")
+{
+    rumor_options o;
+    o.mode = spread::pull;
+    o.pull = gossip::payload::pull_rule::demers;
+    o.k = 100;
+    auto asker = started(o, 1);
+    auto holder = started(o, 2);
+    const auto known = holder.broadcast("known");
+    feed(holder, section(asker, message_kind::request), message_kind::request);
+    feed(asker, section(holder, message_kind::reply), message_kind::reply);
+    REQUIRE(asker.knows(known));
+    const auto fresh = holder.broadcast("fresh");
+    feed(holder, section(asker, message_kind::request), message_kind::request);
+    feed(asker, section(holder, message_kind::reply), message_kind::reply);
+    // Both rumors travelled in the second answer, though the asker's digest listed the first.
+    CHECK(holder.statistics().rumors_sent == 1 + 2);
+    CHECK(holder.statistics().update_messages == 2);
+    CHECK(asker.knows(fresh));
+    CHECK(asker.statistics().duplicates == 1);
+    CHECK(asker.statistics().delivered == 2);
+}
+
+namespace {
+
+// One pull by `asker` answered by `holder`.
+void pull_from(rumors& holder, rumors& asker)
+{
+    feed(holder, section(asker, message_kind::request), message_kind::request);
+    feed(asker, section(holder, message_kind::reply), message_kind::reply);
+}
+
+} // namespace
+
+TEST_CASE("Demers pull: the askers of one period are one contact, counted when the next period begins")
+{
+    rumor_options o;
+    o.mode = spread::pull;
+    o.pull = gossip::payload::pull_rule::demers;
+    o.k = 2;
+    auto holder = started(o, 1);
+    auto a = started(o, 2);
+    auto b = started(o, 3);
+    auto c = started(o, 4);
+    const auto id = holder.broadcast("x");
+    pull_from(holder, a);
+    pull_from(holder, b);
+    REQUIRE(a.knows(id));
+    REQUIRE(b.knows(id));
+    holder.on_period({});
+    // Three askers that all knew, in one period: one unnecessary contact, not three.
+    for (int i = 0; i < 3; ++i) {
+        pull_from(holder, a);
+    }
+    CHECK(holder.infective(id));
+    holder.on_period({});
+    CHECK(holder.infective(id)); // counter 1 of 2
+    // One asker that lacked it among two that knew: the period's contact is necessary (a reset).
+    pull_from(holder, a);
+    pull_from(holder, c);
+    pull_from(holder, b);
+    holder.on_period({});
+    CHECK(holder.infective(id));
+    pull_from(holder, a);
+    holder.on_period({});
+    CHECK(holder.infective(id)); // counter 1 again, not 2
+    pull_from(holder, b);
+    CHECK(holder.infective(id)); // not before the period ends
+    holder.on_period({});
+    CHECK_FALSE(holder.infective(id));
+}
+
 TEST_CASE("a push request carries the newest rumors first when not all fit")
 {
     const auto o = push_options(interest::feedback, stop::counter, 2);

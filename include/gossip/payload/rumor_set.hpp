@@ -13,7 +13,8 @@
 //                      ("send to N peers for M rounds", with N the node's fanout).
 //
 // Rumors spread by push (requests carry the infective rumors), pull (requests carry a digest of
-// the ids the asker knows; the answer carries the infective rumors missing from it) or both,
+// the ids the asker knows; the answer carries the infective rumors missing from it, or under
+// pull_rule::demers every infective rumor, as in the paper) or both,
 // independently of how the node's views propagate: where the node would not answer, the payload
 // asks for a payload-only reply. Each rumor has a 64-bit id and an age in periods; ids are
 // remembered, up to a bound, for twice the oldest age a rumor may travel at, and a rumor older
@@ -68,6 +69,19 @@ enum class stop : std::uint8_t {
     rounds,  ///< after M periods (rumor_options::rounds)
 };
 
+/// How an infective node answers a pull and counts the askers.
+enum class pull_rule : std::uint8_t {
+    /// The answer carries only the rumors missing from the asker's digest, and every asker is a
+    /// contact: the least traffic.
+    digest,
+    /// Demers et al.'s pull: the answer carries every infective rumor, whether the asker needed it
+    /// or not (each such answer is an update message), and the askers of one period count as a
+    /// single contact, applied when the node's next period begins: necessary if any asker lacked
+    /// the rumor, unnecessary only when every one knew it. The asker's digest plays the part of
+    /// the paper's feedback. With these rules sim::epidemic reproduces the paper's Table 3.
+    demers,
+};
+
 /// The strategy of a rumor_set (which way rumors travel, when a node loses interest) and the
 /// bounds on its memory and messages. Checked by check() and by the constructor.
 struct rumor_options {
@@ -77,6 +91,7 @@ struct rumor_options {
     std::uint32_t k = 2;                ///< counter threshold, or 1/k the coin's probability
     std::uint32_t rounds = 10;          ///< M, for stop::rounds
     std::uint32_t max_age = 64;         ///< periods a rumor may travel; older copies are refused
+    pull_rule pull = pull_rule::digest; ///< how pulls are answered and counted (spread::pull, push_pull)
     std::size_t memory = 4096;          ///< ids remembered at most, for duplicate suppression
     std::size_t max_infective = 256;    ///< rumors spread at once; the newest win
     std::size_t max_digest = 64;        ///< ids at most in a pull request's digest
@@ -195,6 +210,16 @@ public:
     {
         ++period_;
         seen_.expire(period_ - 2 * std::int64_t{options_.max_age});
+        if (demers_pull()) {
+            // The askers of the period that ended count as one contact, necessary if any lacked it.
+            for (auto& r : hot_) {
+                if (r.pulled != 0) {
+                    r.contact = true;
+                    r.necessary = (std::exchange(r.pulled, std::uint8_t{0}) & pulled_necessary) != 0;
+                }
+            }
+            apply_contacts();
+        }
         std::erase_if(hot_, [&](const hot_rumor& r) {
             // Learned in period p, it is sent in periods p + 1 ... p + M: M rounds of fanout sends.
             const bool over = (options_.rule == stop::rounds && period_ - r.learned > options_.rounds) ||
@@ -382,17 +407,21 @@ public:
                 return std::any_of(incoming_.begin(), incoming_.begin() + static_cast<std::ptrdiff_t>(nr),
                                    [&](const incoming_rumor& in) { return in.id == id; });
             };
+            const bool demers = options_.pull == pull_rule::demers;
             for (auto it = hot_.rbegin(); it != hot_.rend(); ++it) {
                 const bool known = asker_knows(it->id);
-                if (!known) {
+                if (!known || demers) {
                     answer_.push_back(it->id);
                 }
-                if (options_.rule != stop::rounds) {
+                if (demers) {
+                    it->pulled =
+                        static_cast<std::uint8_t>(it->pulled | (known ? pulled_unnecessary : pulled_necessary));
+                } else if (options_.rule != stop::rounds) {
                     it->contact = true;
                     it->necessary = !known;
                 }
             }
-            if (options_.rule != stop::rounds) {
+            if (options_.rule != stop::rounds && !demers) {
                 // Contacts are applied after the answer is written, so that a rumor dropped now
                 // still reaches this asker.
                 pending_pull_contacts_ = true;
@@ -406,6 +435,14 @@ public:
     }
 
 private:
+    static constexpr std::uint8_t pulled_unnecessary = 1;
+    static constexpr std::uint8_t pulled_necessary = 2;
+
+    [[nodiscard]] bool demers_pull() const noexcept
+    {
+        return options_.pull == pull_rule::demers && options_.mode != spread::push;
+    }
+
     // Applies the contacts of the last pull once its answer is written.
     void apply_pending_pull_contacts()
     {
@@ -420,8 +457,9 @@ private:
         std::int64_t born = 0;    ///< in this node's periods (its arrival period minus its age)
         std::int64_t learned = 0; ///< the period this node learned it
         std::uint32_t counter = 0;
-        bool contact = false;   ///< scratch: part of the contact being applied
-        bool necessary = false; ///< scratch: the partner did not know it
+        bool contact = false;    ///< scratch: part of the contact being applied
+        bool necessary = false;  ///< scratch: the partner did not know it
+        std::uint8_t pulled = 0; ///< pull_rule::demers: askers since the last period (pulled_* bits)
         T value{};
     };
 
@@ -471,7 +509,7 @@ private:
             hot_.erase(hot_.begin());
             ++stats_.removed;
         }
-        hot_.push_back(hot_rumor{id, born, period_, 0, false, false, std::move(value)});
+        hot_.push_back(hot_rumor{id, born, period_, 0, false, false, 0, std::move(value)});
     }
 
     // Returns whether the rumor was already known.

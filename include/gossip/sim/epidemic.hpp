@@ -15,6 +15,12 @@
 //              the asker lacked it; the partner counts the contact at once (it knows the answer);
 //   push_pull  both, in one exchange.
 //
+// Under pull_rule::demers (Demers et al.'s pull) a spreading partner answers every asker with the
+// rumor, which counts as an update message whether needed or not, and gathers the askers of a
+// round into one contact: necessary if any of them lacked the rumor, unnecessary if all knew it. It
+// applies that contact when its own next turn begins (sequential order, as rumor_set does at its
+// next period) or at the end of the round (synchronous order).
+//
 // Every node asks every round (a node that knows nothing still pulls), and every delivered
 // request is answered, as in the full simulator. A message is lost with probability
 // message_loss, independently; a lost request gets no answer. A contact a sender counts when
@@ -52,6 +58,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace gossip::sim {
@@ -104,6 +111,9 @@ public:
           loss_rng_(mix_seed(seed, 0x6c6f7373)), status_(nodes, 0), counter_(nodes, 0), learned_(nodes, 0),
           order_(nodes), exchanges_(fanout_), chosen_(fanout_)
     {
+        if (demers_pull()) {
+            pulled_.assign(nodes, 0);
+        }
         for (std::uint32_t i = 0; i < n_; ++i) {
             order_[i] = i;
         }
@@ -117,6 +127,10 @@ public:
         }
         std::fill(status_.begin(), status_.end(), s_code);
         std::fill(counter_.begin(), counter_.end(), 0U);
+        if (demers_pull()) {
+            std::fill(pulled_.begin(), pulled_.end(), std::uint8_t{0});
+        }
+        asked_.clear();
         fresh_.clear();
         stopping_.clear();
         round_ = 0;
@@ -207,6 +221,9 @@ private:
     static constexpr std::uint8_t stopping_code = 4; // synchronous: lost interest this round, infective until it ends
     static constexpr std::uint8_t state_mask = 7;
     static constexpr std::uint8_t parity_bit = 8;
+    // pulled_ bits: Demers' pull contacts gathered since the node's last turn.
+    static constexpr std::uint8_t pulled_unnecessary = 1;
+    static constexpr std::uint8_t pulled_necessary = 2;
 
     // What one exchange carried, between its three steps.
     struct exchange {
@@ -239,6 +256,29 @@ private:
     [[nodiscard]] bool knows(std::uint32_t i) const noexcept { return code(i) != s_code && code(i) != fresh_code; }
     [[nodiscard]] bool spreads(std::uint32_t i) const noexcept { return code(i) == i_code || code(i) == stopping_code; }
     [[nodiscard]] bool sequential() const noexcept { return options_.order == round_order::sequential; }
+    [[nodiscard]] bool demers_pull() const noexcept
+    {
+        return options_.rumor.pull == payload::pull_rule::demers && options_.rumor.mode != payload::spread::push;
+    }
+
+    // Demers' pull: partner b was asked this round by someone who knew the rumor (or not).
+    void note_pull_contact(std::uint32_t b, bool necessary)
+    {
+        if (pulled_[b] == 0 && !sequential()) {
+            asked_.push_back(b);
+        }
+        pulled_[b] = static_cast<std::uint8_t>(pulled_[b] | (necessary ? pulled_necessary : pulled_unnecessary));
+    }
+
+    // Demers' pull: the askers gathered since i's last turn count as one contact.
+    void apply_pull_contacts(std::uint32_t i)
+    {
+        const std::uint8_t p = std::exchange(pulled_[i], std::uint8_t{0});
+        if (p != 0 && spreads(i) &&
+            payload::loses_interest(options_.rumor, counter_[i], (p & pulled_necessary) != 0, rule_rng_)) {
+            remove(i);
+        }
+    }
     [[nodiscard]] bool lost() noexcept { return loss_(loss_rng_); }
 
     [[nodiscard]] bool ticked_this_round(std::uint32_t i) const noexcept
@@ -297,6 +337,10 @@ private:
     // next round stop now, so that between rounds infective means "spreads next round".
     void end_synchronous_round()
     {
+        for (const auto i : asked_) {
+            apply_pull_contacts(i);
+        }
+        asked_.clear();
         for (const auto i : fresh_) {
             set_state(i, i_code);
         }
@@ -326,6 +370,9 @@ private:
         }
         if (options_.rumor.rule == payload::stop::rounds) {
             status_[a] = static_cast<std::uint8_t>((status_[a] & ~parity_bit) | ((round_ & 1U) != 0 ? parity_bit : 0));
+        }
+        if (demers_pull()) {
+            apply_pull_contacts(a);
         }
         if (spreads(a) && expired(a, round_)) {
             remove(a);
@@ -385,11 +432,16 @@ private:
             // Under sequential order a partner that learned the rumor from this very push also
             // takes it as a pull contact with an asker that knew: rumor_set does the same.
             const bool known = x.asker_knew || x.pushed;
-            x.answered = !known;
-            update_messages_ += x.answered ? 1 : 0;
-            if (payload::loses_interest(options_.rumor, counter_[b], !known, rule_rng_)) {
-                remove(b);
+            if (demers_pull()) {
+                x.answered = true;
+                note_pull_contact(b, !known);
+            } else {
+                x.answered = !known;
+                if (payload::loses_interest(options_.rumor, counter_[b], !known, rule_rng_)) {
+                    remove(b);
+                }
             }
+            update_messages_ += x.answered ? 1 : 0;
         }
         x.answer_delivered = loss_.never() || !lost();
     }
@@ -435,6 +487,7 @@ private:
         const bool feedback = options_.rumor.loss == payload::interest::feedback;
         const bool by_rounds = options_.rumor.rule == payload::stop::rounds;
         const bool lossless = loss_.never();
+        const bool demers = demers_pull();
         const auto loses = [&](std::uint32_t i, bool necessary) {
             return payload::loses_interest(options_.rumor, counter_[i], necessary, rule_rng_);
         };
@@ -491,11 +544,16 @@ private:
             if constexpr (pulls) {
                 if (spreads(b)) {
                     const bool known = asker_knew || pushed;
-                    answered = !known;
-                    update_messages_ += answered ? 1 : 0;
-                    if (!by_rounds && loses(b, !known)) {
-                        remove(b);
+                    if (demers) {
+                        answered = true;
+                        note_pull_contact(b, !known);
+                    } else {
+                        answered = !known;
+                        if (!by_rounds && loses(b, !known)) {
+                            remove(b);
+                        }
                     }
+                    update_messages_ += answered ? 1 : 0;
                 }
             }
             if (!lossless && lost()) {
@@ -577,6 +635,8 @@ private:
     std::vector<std::uint32_t> counter_; ///< the counter, or under stop::rounds the round it stops
     std::vector<std::uint32_t> learned_;
     std::vector<std::uint32_t> order_;
+    std::vector<std::uint8_t> pulled_;    ///< Demers' pull: contacts gathered (pulled_ bits)
+    std::vector<std::uint32_t> asked_;    ///< Demers' pull, synchronous: nodes asked this round
     std::vector<std::uint32_t> fresh_;    ///< synchronous: learned this round
     std::vector<std::uint32_t> stopping_; ///< synchronous: lost interest this round
     std::vector<exchange> exchanges_;
