@@ -2,8 +2,9 @@
 // growing network) run peer sampling, then half of them crash and the survivors heal.
 //
 //   overlay_demo [--nodes N] [--view-size C] [--rounds R] [--peer random|head|tail]
-//                [--view random|head|tail|healer|swapper] [--propagation push|pull|push_pull]
+//                [--view random|blind|head|tail|healer|swapper] [--propagation push|pull|push_pull]
 //                [--bootstrap ring|random|growing] [--crash FRACTION] [--loss P] [--seed S]
+//                [--aging after-exchange|cycle-start]
 
 #include <gossip/gossip.hpp>
 
@@ -27,12 +28,14 @@ struct options {
     double crash = 0.5;
     double loss = 0.0;
     std::uint64_t seed = 1;
+    gossip::view_aging aging = gossip::view_aging::after_exchange;
 };
 
 constexpr const char* usage_text =
     "usage: overlay_demo [--nodes N] [--view-size C] [--rounds R] [--peer random|head|tail]\n"
-    "       [--view random|head|tail|healer|swapper] [--propagation push|pull|push_pull]\n"
+    "       [--view random|blind|head|tail|healer|swapper] [--propagation push|pull|push_pull]\n"
     "       [--bootstrap ring|random|growing] [--crash FRACTION] [--loss P] [--seed S]\n"
+    "       [--aging after-exchange|cycle-start]   when the active side ages its view\n"
     "defaults: 100000 nodes, c = 30, 30 rounds, random peer, healer view, push_pull, ring, crash 0.5\n";
 
 [[noreturn]] void usage(const char* why)
@@ -75,6 +78,11 @@ options parse(int argc, char** argv)
                 o.loss = std::stod(value);
             } else if (flag == "--seed") {
                 o.seed = std::stoull(value);
+            } else if (flag == "--aging") {
+                if (value != "after-exchange" && value != "cycle-start") {
+                    usage("--aging must be after-exchange (Jelasity et al.'s order) or cycle-start");
+                }
+                o.aging = value == "cycle-start" ? gossip::view_aging::cycle_start : gossip::view_aging::after_exchange;
             } else {
                 usage(("unknown option " + std::string(flag)).c_str());
             }
@@ -111,6 +119,7 @@ int run(const options& o)
 {
     gossip::config cfg;
     cfg.view_size = o.view_size;
+    cfg.aging = o.aging;
     gossip::transport::network_options net;
     net.loss = o.loss;
     gossip::sim::simulator<Node> sim(o.nodes, cfg, o.seed, net);
@@ -123,9 +132,11 @@ int run(const options& o)
     } else {
         usage("--bootstrap must be ring, random or growing");
     }
-    std::printf("peer sampling: %zu nodes, c = %zu, peer %s, view %s, %s, bootstrap %s, loss %.2f, seed %llu\n\n",
+    std::printf("peer sampling: %zu nodes, c = %zu, peer %s, view %s, %s, bootstrap %s, loss %.2f, seed %llu, aging "
+                "%s\n\n",
                 o.nodes, o.view_size, o.peer.c_str(), o.view.c_str(), o.propagation.c_str(), o.bootstrap.c_str(),
-                o.loss, static_cast<unsigned long long>(o.seed));
+                o.loss, static_cast<unsigned long long>(o.seed),
+                o.aging == gossip::view_aging::cycle_start ? "cycle-start" : "after-exchange");
     header();
     report(sim, 0.0);
     const auto timed_round = [&] {
@@ -175,7 +186,7 @@ template <class P>
 int with_view(const options& o)
 {
     namespace vs = gossip::view_selection;
-    if (o.view == "random") {
+    if (o.view == "random" || o.view == "blind") {
         return with_propagation<P, vs::random>(o);
     }
     if (o.view == "head") {
@@ -190,7 +201,7 @@ int with_view(const options& o)
     if (o.view == "swapper") {
         return with_propagation<P, vs::swapper>(o);
     }
-    usage("--view must be random, head, tail, healer or swapper");
+    usage("--view must be random (blind), head, tail, healer or swapper");
 }
 
 } // namespace

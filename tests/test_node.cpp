@@ -190,6 +190,63 @@ TEST_CASE("ages grow by one each active period")
     }
 }
 
+TEST_CASE("after_exchange aging: the active side ages after merging the reply, as in Jelasity et al.")
+{
+    auto cfg = test::small_config(8);
+    cluster<test::node<ps::random, vs::blind, pr::pull>> c(3, cfg);
+    REQUIRE(cfg.aging == gossip::view_aging::after_exchange); // the default
+    c[0].join(test::addresses({1}));
+    c[1].join(test::addresses({2}));
+    c[0].tick();
+    c.deliver();
+    REQUIRE(c.log.size() == 2);
+    // The reply brought 1 (age 0) and 2 (age 0 at 1): both merged, then the cycle's aging.
+    CHECK(c[0].view()[c[0].view().find(address{1})].age == 1);
+    CHECK(c[0].view()[c[0].view().find(address{2})].age == 1);
+}
+
+TEST_CASE("cycle_start aging: the active side ages before selecting, so the reply enters younger")
+{
+    auto cfg = test::small_config(8);
+    cfg.aging = gossip::view_aging::cycle_start;
+    cluster<test::node<ps::random, vs::blind, pr::pull>> c(3, cfg);
+    c[0].join(test::addresses({1}));
+    c[1].join(test::addresses({2}));
+    c[0].tick();
+    c.deliver();
+    REQUIRE(c.log.size() == 2);
+    CHECK(c[0].view()[c[0].view().find(address{1})].age == 0);
+    CHECK(c[0].view()[c[0].view().find(address{2})].age == 0);
+}
+
+TEST_CASE("after_exchange aging: a reply that never comes is given up at the next cycle, which ages the view")
+{
+    cluster<test::node<ps::random, vs::blind, pr::pull>> c(3);
+    c[0].join(test::addresses({1, 2}));
+    c.net.crash(address{1});
+    c.net.crash(address{2});
+    c[0].tick();
+    for (const auto& d : c[0].view()) {
+        CHECK(d.age == 0); // the reply may still come
+    }
+    for (int t = 0; t < 3; ++t) {
+        c[0].tick();
+    }
+    for (const auto& d : c[0].view()) {
+        CHECK(d.age == 3); // one cycle older per reply given up; the last one is still awaited
+    }
+}
+
+TEST_CASE("after_exchange aging: a push-only node ages at the end of its cycle, having sent")
+{
+    cluster<test::node<ps::random, vs::blind, pr::push>> c(3);
+    c[0].join(test::addresses({1, 2}));
+    c[0].tick();
+    for (const auto& d : c[0].view()) {
+        CHECK(d.age == 1);
+    }
+}
+
 TEST_CASE("a malformed datagram is counted and leaves the view untouched")
 {
     cluster<test::classic_node> c(2);

@@ -18,6 +18,17 @@ public:
     using std::invalid_argument::invalid_argument;
 };
 
+/// When the active side of an exchange makes its view one cycle older (the passive side always
+/// ages after merging a request, as in the paper).
+enum class view_aging : std::uint8_t {
+    /// Jelasity et al.'s order: after merging the reply (after sending, when nothing is pulled).
+    /// A reply that has not come by the next cycle is given up, and the view ages then.
+    after_exchange,
+    /// Before the cycle's peer selection (the order of earlier builds): the reply's
+    /// descriptors enter one cycle younger relative to the rest of the view.
+    cycle_start,
+};
+
 /// Runtime parameters shared by every policy combination.
 ///
 /// The names follow Jelasity et al., "Gossip-based peer sampling" (ACM TOCS 2007):
@@ -41,6 +52,9 @@ struct config {
     /// every view to forget the other side stays split after it heals; with it, the seeds see
     /// about n / seed_refresh extra exchanges a period.
     std::size_t seed_refresh = 0;
+    /// When the active side ages its view. The order changes the overlay (the in-degree spread
+    /// with healer, say: docs/view_selection.md), not its cost.
+    view_aging aging = view_aging::after_exchange;
 
     friend bool operator==(const config&, const config&) = default;
 };

@@ -152,14 +152,26 @@ public:
         on_timer();
     }
 
-    /// The active side: one period's exchanges. The view ages first: in Jelasity et al. the
-    /// active thread ages its view at the end of each cycle, after merging the reply; doing it at
-    /// the start of the next cycle gives every selection the same ages, and keeps ages growing
-    /// when a reply is lost.
+    /// The active side: one period's exchanges. The view ages once a cycle, where
+    /// config::aging says: after the reply is merged (Jelasity et al.'s order, the default; at
+    /// the next cycle if no reply came), or before the peers are selected.
     void tick()
     {
         ++stats_.cycles;
-        view_.increase_age();
+        if (config_.aging == view_aging::cycle_start || replies_awaited_ > 0) {
+            replies_awaited_ = 0; // given up
+            age_view();
+        }
+        aged_by_reply_ = false;
+        active_exchanges();
+        if (config_.aging == view_aging::after_exchange && replies_awaited_ == 0 && !aged_by_reply_) {
+            age_view(); // nothing to wait for: the exchange ended with the sending
+        }
+    }
+
+private:
+    void active_exchanges()
+    {
         if constexpr (payload_with_period<Payload>) {
             payload_.on_period(now());
             after_payload();
@@ -193,11 +205,16 @@ public:
                 }
             }
         }
+        if (Propagation::pulls && config_.aging == view_aging::after_exchange) {
+            // Before sending: a transport may deliver the reply within send().
+            replies_awaited_ = targets.size();
+        }
         for (const auto& target : targets) {
             send_message(target, wire::message_kind::request, Propagation::pushes);
         }
     }
 
+public:
     /// The passive side, and the active side's half of a round trip: one received datagram.
     /// Anything malformed or unexpected is counted and dropped; it never reaches the view.
     void on_datagram(const address_type& from, std::span<const std::byte> bytes)
@@ -289,6 +306,9 @@ private:
         }
         if (request) {
             age_view();
+        } else if (msg.kind == wire::message_kind::reply && replies_awaited_ > 0 && --replies_awaited_ == 0) {
+            age_view(); // the last reply of this cycle's exchanges is in: the active side ages
+            aged_by_reply_ = true;
         }
     }
 
@@ -642,6 +662,8 @@ private:
     std::vector<address_type> seeds_; // from join(), at most max_seeds
     std::size_t next_seed_ = 0;
     std::size_t periods_since_seed_ = 0;
+    std::size_t replies_awaited_ = 0; ///< view_aging::after_exchange: this cycle's replies not yet merged
+    bool aged_by_reply_ = false;      ///< ...and the last of them came within tick()
     [[no_unique_address]] std::conditional_t<needs_outbox, outbox<address_type>, no_outbox> outbox_{};
     std::uint64_t members_fed_ = 0; ///< members that came up, for the view's reservoir sample
     detail::proven_addresses<address_type> proven_;
