@@ -8,6 +8,7 @@
 #include "crypto/siphash.hpp"
 #include "descriptor.hpp"
 #include "detail/answer_budget.hpp"
+#include "detail/boxed.hpp"
 #include "detail/prefetch.hpp"
 #include "detail/proven_addresses.hpp"
 #include "detail/scratch.hpp"
@@ -76,13 +77,14 @@ public:
           buffer_limit_(std::min(buffer_size(cfg), wire::descriptors_that_fit<address_type>(cfg.max_message_bytes)))
     {
         view_.storage().reserve(config_.view_size);
-        if constexpr (Propagation::pulls || payload_with_replies<Payload>) { // issued cookies come in replies
-            jar_.resize(std::max<std::size_t>(4, 2 * config_.fanout));
+        if (answers && !sources_authentic()) {
+            auto& g = guard_.emplace();
+            if constexpr (Propagation::pulls || payload_with_replies<Payload>) { // issued cookies come in replies
+                g.jar.resize(std::max<std::size_t>(4, 2 * config_.fanout));
+            }
+            g.proven = detail::proven_addresses<address_type>(std::max<std::size_t>(8, config_.view_size / 2));
+            g.cookie_key = draw_cookie_key(seed);
         }
-        if constexpr (answers) {
-            proven_ = detail::proven_addresses<address_type>(std::max<std::size_t>(8, config_.view_size / 2));
-        }
-        cookie_key_ = draw_cookie_key(seed);
         if constexpr (needs_outbox) {
             outbox_ = outbox<address_type>(address(), config_.max_message_bytes);
         }
@@ -100,10 +102,16 @@ public:
     /// (payload_with_join: SWIM) is handed them too, and what it sends leaves at once.
     void join(std::span<const address_type> contacts)
     {
-        for (const auto& a : contacts) {
-            if (seeds_.size() < max_seeds && !(a == address()) &&
-                std::find(seeds_.begin(), seeds_.end(), a) == seeds_.end()) {
-                seeds_.push_back(a);
+        if (config_.seed_refresh != 0) {
+            if (!seeds_) {
+                seeds_.emplace();
+            }
+            auto& seeds = seeds_->addresses;
+            for (const auto& a : contacts) {
+                if (seeds.size() < max_seeds && !(a == address()) &&
+                    std::find(seeds.begin(), seeds.end(), a) == seeds.end()) {
+                    seeds.push_back(a);
+                }
             }
         }
         auto& v = view_.storage();
@@ -181,7 +189,7 @@ private:
                 return;
             }
         }
-        if (config_.seed_refresh != 0 && !seeds_.empty() && ++periods_since_seed_ >= config_.seed_refresh) {
+        if (seeds_ && !seeds_->addresses.empty() && ++seeds_->periods_since >= config_.seed_refresh) {
             contact_seed();
         }
         if (view_.empty()) {
@@ -207,7 +215,7 @@ private:
         }
         if (Propagation::pulls && config_.aging == view_aging::after_exchange) {
             // Before sending: a transport may deliver the reply within send().
-            replies_awaited_ = targets.size();
+            replies_awaited_ = static_cast<std::uint32_t>(targets.size());
         }
         for (const auto& target : targets) {
             send_message(target, wire::message_kind::request, Propagation::pushes);
@@ -242,9 +250,10 @@ private:
     // cluster this node has lost track of.
     void contact_seed()
     {
-        periods_since_seed_ = 0;
-        for (std::size_t k = 0; k < seeds_.size(); ++k) {
-            const address_type seed = seeds_[next_seed_++ % seeds_.size()];
+        auto& m = *seeds_;
+        m.periods_since = 0;
+        for (std::size_t k = 0; k < m.addresses.size(); ++k) {
+            const address_type seed = m.addresses[m.next++ % m.addresses.size()];
             if (!view_.contains(seed)) {
                 ++stats_.seed_contacts;
                 send_message(seed, wire::message_kind::request, Propagation::pushes);
@@ -387,7 +396,11 @@ private:
     {
         if constexpr (needs_outbox) {
             stats_.answers_limited += outbox_.take_limited();
-            outbox_.take_proven([this](const address_type& a) { proven_.add(a); });
+            outbox_.take_proven([this](const address_type& a) {
+                if (guard_) {
+                    guard_->proven.add(a);
+                }
+            });
             outbox_.drain([this](const address_type& to, std::span<const std::byte> bytes) {
                 if (!transport_.send(to, bytes)) {
                     ++stats_.send_failures;
@@ -432,6 +445,15 @@ private:
                                     std::min<std::uint64_t>(members_fed_, std::numeric_limits<std::uint32_t>::max())));
         if (j < v.size()) {
             v[j] = descriptor_type{a, 0};
+        }
+    }
+
+    [[nodiscard]] bool sources_authentic() const
+    {
+        if constexpr (transport_with_source_authenticity<Transport>) {
+            return transport_.sources_authentic();
+        } else {
+            return false;
         }
     }
 
@@ -497,7 +519,7 @@ private:
         wire::writer w{std::span(input)};
         wire::codec<address_type>::write(w, a);
         w.u32(minute);
-        return crypto::siphash24(cookie_key_, w.written());
+        return crypto::siphash24(guard_->cookie_key, w.written());
     }
 
     [[nodiscard]] std::uint32_t minute_now() const
@@ -508,8 +530,11 @@ private:
     [[nodiscard]] wire::cookies cookies_for(const address_type& to)
     {
         wire::cookies c;
+        if (!guard_) {
+            return c;
+        }
         const auto fresh = now() - std::chrono::minutes{1};
-        for (const auto& e : jar_) {
+        for (const auto& e : guard_->jar) {
             if (e.used && e.from == to && e.at > fresh) {
                 c.echoed = e.cookie;
                 break;
@@ -523,18 +548,22 @@ private:
 
     void take_cookies(const address_type& from, const wire::cookies& carried)
     {
-        if (carried.issued && !jar_.empty()) {
+        if (!guard_) {
+            return;
+        }
+        auto& jar = guard_->jar;
+        if (carried.issued && !jar.empty()) {
             auto it =
-                std::find_if(jar_.begin(), jar_.end(), [&](const jar_entry& e) { return e.used && e.from == from; });
-            if (it == jar_.end()) {
-                it = jar_.begin() + static_cast<std::ptrdiff_t>(jar_next_++ % jar_.size());
+                std::find_if(jar.begin(), jar.end(), [&](const jar_entry& e) { return e.used && e.from == from; });
+            if (it == jar.end()) {
+                it = jar.begin() + static_cast<std::ptrdiff_t>(guard_->jar_next++ % jar.size());
             }
             *it = jar_entry{from, *carried.issued, now(), true};
         }
         if (carried.echoed && unproven(from)) {
             const std::uint32_t minute = minute_now();
             if (*carried.echoed == cookie_for(from, minute) || *carried.echoed == cookie_for(from, minute - 1)) {
-                proven_.add(from);
+                guard_->proven.add(from);
                 lift_answer_bound();
             }
         }
@@ -569,7 +598,12 @@ private:
         if constexpr (needs_outbox) {
             return outbox_.budget();
         } else {
-            return budget_;
+            if (guard_) {
+                return guard_->budget;
+            }
+            // Never engaged: only a guarded node bounds its answers.
+            thread_local std::optional<detail::answer_budget<address_type>> unbounded;
+            return unbounded;
         }
     }
 
@@ -583,7 +617,7 @@ private:
     public:
         answer_scope(gossip_node& node, const address_type& from, std::size_t received) : node_(node)
         {
-            if (!answers || node_.budget() || node_.proven_.contains(from)) {
+            if (!node_.guard_ || node_.budget() || node_.guard_->proven.contains(from)) {
                 return; // never answers; nested (a transport that delivers at once); or proven
             }
             owner_ = true;
@@ -659,29 +693,37 @@ private:
     std::size_t buffer_limit_;
     view_type view_;
     node_statistics stats_;
-    std::vector<address_type> seeds_; // from join(), at most max_seeds
-    std::size_t next_seed_ = 0;
-    std::size_t periods_since_seed_ = 0;
-    std::size_t replies_awaited_ = 0; ///< view_aging::after_exchange: this cycle's replies not yet merged
-    bool aged_by_reply_ = false;      ///< ...and the last of them came within tick()
+    struct seed_memory {
+        std::vector<address_type> addresses; // from join(), at most max_seeds
+        std::size_t next = 0;
+        std::size_t periods_since = 0;
+    };
+    detail::boxed<seed_memory> seeds_;  ///< only with config::seed_refresh
+    std::uint32_t replies_awaited_ = 0; ///< view_aging::after_exchange: this cycle's replies not yet merged
+    bool aged_by_reply_ = false;        ///< ...and the last of them came within tick()
     [[no_unique_address]] std::conditional_t<needs_outbox, outbox<address_type>, no_outbox> outbox_{};
-    std::uint64_t members_fed_ = 0; ///< members that came up, for the view's reservoir sample
-    detail::proven_addresses<address_type> proven_;
-    struct no_budget {};
-    /// The answer budget of a node without an outbox (see budget()).
-    [[no_unique_address]] std::conditional_t<needs_outbox, no_budget,
-                                             std::optional<detail::answer_budget<address_type>>>
-        budget_{};
+    struct no_count {};
+    /// Members that came up, for the view's reservoir sample (payloads that report members).
+    [[no_unique_address]] std::conditional_t<payload_with_peer_changes<Payload, address_type>, std::uint64_t, no_count>
+        members_fed_{};
     struct jar_entry {
         address_type from{};
         std::uint64_t cookie = 0;
         std::chrono::nanoseconds at{0};
         bool used = false;
     };
-    /// Cookies peers issued this node, newest replacing oldest; empty when no answer ever comes.
-    std::vector<jar_entry> jar_;
-    std::size_t jar_next_ = 0;
-    crypto::siphash_key cookie_key_{};
+    // The defences against forged sources: only for a node that answers, on a transport that
+    // cannot vouch for sources (see transport_with_source_authenticity).
+    struct source_guard {
+        /// Cookies peers issued this node, newest replacing oldest; empty when no answer ever comes.
+        std::vector<jar_entry> jar;
+        std::size_t jar_next = 0;
+        detail::proven_addresses<address_type> proven;
+        crypto::siphash_key cookie_key{};
+        /// The answer budget of a node without an outbox (see budget()).
+        std::optional<detail::answer_budget<address_type>> budget;
+    };
+    detail::boxed<source_guard> guard_;
 };
 
 } // namespace gossip

@@ -40,6 +40,11 @@ struct network_options {
     std::chrono::nanoseconds jitter{0};     ///< extra latency, uniform in [0, jitter)
     std::size_t max_datagram_bytes = 65507; ///< larger datagrams are refused, as UDP would
     std::uint64_t seed = 1;
+    /// Whether a datagram's source is always its true sender. True for a simulation, where
+    /// datagrams come only from endpoints' send(): nodes then skip the defences against forged
+    /// sources (address cookies, bounded answers), and their bytes. False for a test that hands
+    /// nodes datagrams with made-up sources, to exercise those defences.
+    bool authentic_sources = true;
 };
 
 /// What happened to the datagrams handed to the network.
@@ -67,7 +72,8 @@ public:
     using duration = std::chrono::nanoseconds;
 
     explicit in_memory_network(std::size_t nodes = 0, const network_options& options = {})
-        : up_(nodes, 1), rng_(mix_seed(options.seed, 0x6e6574)), max_datagram_(options.max_datagram_bytes)
+        : up_(nodes, 1), rng_(mix_seed(options.seed, 0x6e6574)), max_datagram_(options.max_datagram_bytes),
+          authentic_(options.authentic_sources)
     {
         set_loss(options.loss);
         set_delay(options.delay, options.jitter);
@@ -80,6 +86,9 @@ public:
     ~in_memory_network() = default;
 
     [[nodiscard]] std::size_t size() const noexcept { return up_.size(); }
+
+    /// network_options::authentic_sources.
+    [[nodiscard]] bool sources_authentic() const noexcept { return authentic_; }
 
     /// Adds a node, up, and returns its address.
     address add_node()
@@ -418,6 +427,7 @@ private:
     chance loss_;
     pcg32 rng_;
     std::size_t max_datagram_;
+    bool authentic_ = true;
     network_statistics stats_;
     send_hint hint_ = nullptr;
     void* hint_context_ = nullptr;
@@ -439,6 +449,8 @@ public:
 
     /// The network's simulated time.
     [[nodiscard]] std::chrono::nanoseconds now() const noexcept { return network_->now(); }
+
+    [[nodiscard]] bool sources_authentic() const noexcept { return network_->sources_authentic(); }
 
     [[nodiscard]] in_memory_network& network() const noexcept { return *network_; }
 

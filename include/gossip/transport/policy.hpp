@@ -51,6 +51,17 @@ concept transport_with_send_hint = transport_policy<T> && requires(T& t, const t
 namespace gossip {
 
 // clang-format off
+/// Whether a transport can vouch that a datagram's source address is its true sender:
+/// `t.sources_authentic()`. A simulated network that nobody forges for can; a node on such a
+/// transport keeps none of the defences against forged sources (address cookies, the bound on
+/// answers to an unproven address), which saves their bytes on the wire and their memory.
+template <class T>
+concept transport_with_source_authenticity = transport_policy<T> && requires(const T& t) {
+    { t.sources_authentic() } -> std::convertible_to<bool>;
+};
+// clang-format on
+
+// clang-format off
 /// Whether a transport keeps time of its own: `t.now()`, a std::chrono::nanoseconds since an
 /// origin of the transport's choosing. A simulated network keeps simulated time, so that a
 /// timeout of three periods is three rounds whatever the host does; a transport without a clock
