@@ -552,6 +552,11 @@ void check_append_fresh(const std::vector<Address>& pool, std::uint64_t seed)
         auto merged = view;
         gossip::detail::append_fresh(merged, std::span<const entry>(received));
         REQUIRE(merged == scanned);
+        // The raw form that merge_view takes for small views, repeats in the view included.
+        std::vector<entry> raw(view.size() + received.size());
+        std::copy(view.begin(), view.end(), raw.begin());
+        raw.resize(gossip::detail::append_fresh_small(raw.data(), view.size(), std::span<const entry>(received)));
+        REQUIRE(raw == scanned);
     }
 }
 
@@ -604,6 +609,48 @@ TEST_CASE("append_fresh's hash index gives what the plain scan gives, for both a
     }
     udp.push_back(udp_address::loopback_v6(7000));
     check_append_fresh(udp, 32);
+}
+
+TEST_CASE("merge_view's small-view path selects what the steps of view.select give one by one")
+{
+    using entry = gossip::descriptor<address>;
+    using gossip::detail::surplus;
+    std::vector<address> pool;
+    for (std::uint32_t i = 0; i < 60; ++i) {
+        pool.push_back(address{i * 7919});
+    }
+    gossip::pcg32 rng(77);
+    for (int round = 0; round < 2000; ++round) {
+        CAPTURE(round);
+        const auto view = distinct(random_descriptors(rng, pool, rng() % 40, 20));
+        const auto received = random_descriptors(rng, pool, rng() % 30, 20);
+        const std::size_t c = 1 + rng() % 30;
+        const std::size_t healer = rng() % (c / 2 + 1);
+        const std::size_t swapper = rng() % (c / 2 - healer + 1);
+        const auto rule = static_cast<surplus>(rng() % 3);
+        gossip::pcg32 draws(round);
+        auto merged = view;
+        gossip::detail::merge_view(merged, std::span<const entry>(received), c, healer, swapper, rule, draws);
+        // The reference: the same steps on a vector.
+        gossip::pcg32 reference_draws(round);
+        auto v = view;
+        gossip::detail::append_fresh_scan(v, std::span<const entry>(received));
+        const auto excess = [&] { return v.size() > c ? v.size() - c : std::size_t{0}; };
+        gossip::detail::remove_extreme_ages(v, std::min(healer, excess()), gossip::detail::extreme::oldest);
+        v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(std::min(swapper, excess())));
+        if (rule == surplus::random) {
+            for (std::size_t k = excess(); k > 0; --k) {
+                const std::size_t i = gossip::uniform_index(reference_draws, v.size());
+                v[i] = v.back();
+                v.pop_back();
+            }
+        } else {
+            gossip::detail::remove_extreme_ages(v, excess(),
+                                                rule == surplus::oldest ? gossip::detail::extreme::oldest
+                                                                        : gossip::detail::extreme::youngest);
+        }
+        REQUIRE(merged == v);
+    }
 }
 
 TEST_CASE("append_fresh's hash index takes wide slots for a view and sample past 65,534")

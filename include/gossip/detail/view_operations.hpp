@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -235,6 +236,49 @@ template <class Address>
     return append_fresh_indexed_in<std::uint32_t>(v, received);
 }
 
+/// The most descriptors, view and sample together, that append_fresh_small takes.
+inline constexpr std::size_t small_merge = 255;
+
+// clang-format off
+/// append_fresh_scan for the merge of every view a simulation holds (view and sample together at
+/// most small_merge), on a raw buffer: `out` holds the view in [0, n0) and has room for
+/// received.size() more; returns the new size. A 1024-bit presence filter answers "absent" for
+/// nearly every received descriptor of a large overlay, so that the view is scanned only for the
+/// few that may be in it: no table to build, nothing allocated or value-initialised.
+template <class Address>
+    requires hashable_address<Address>
+// clang-format on
+[[nodiscard]] std::size_t append_fresh_small(descriptor<Address>* out, std::size_t n0,
+                                             std::span<const descriptor<Address>> received) noexcept
+{
+    assert(n0 + received.size() <= small_merge);
+    std::array<std::uint64_t, 16> present{};
+    const auto bit = [](const Address& a) {
+        return static_cast<std::uint32_t>((address_hash(a) * 0x9e3779b97f4a7c15ULL) >> 54U);
+    };
+    const auto insert = [&](std::uint32_t b) { present[b >> 6U] |= std::uint64_t{1} << (b & 63U); };
+    for (std::size_t i = 0; i < n0; ++i) {
+        insert(bit(out[i].address));
+    }
+    std::size_t n = n0;
+    for (const auto& r : received) {
+        const std::uint32_t b = bit(r.address);
+        if ((present[b >> 6U] >> (b & 63U) & 1U) != 0) {
+            auto* it = std::find_if(out, out + n, [&](const auto& d) { return d.address == r.address; });
+            if (it != out + n) {
+                if (r.age < it->age) {
+                    std::copy(it + 1, out + n, it);
+                    out[n - 1] = r;
+                }
+                continue;
+            }
+        }
+        out[n++] = r;
+        insert(b);
+    }
+    return n;
+}
+
 /// Appends `received`; where an address is already present the younger copy survives, in its
 /// own place: a fresher received copy replaces the old one at the tail (so that swapping away
 /// the head, which holds what was just sent, cannot discard fresh news), an older one is dropped.
@@ -309,15 +353,55 @@ template <class Address>
 template <class Address>
 void mark_extreme(std::span<const descriptor<Address>> v, age_cut cut, extreme e, std::uint8_t* out) noexcept
 {
+    // Youngest first is oldest first on the ages' complements: one comparison for both.
+    const std::uint32_t flip = e == extreme::oldest ? 0U : ~0U;
+    const std::uint32_t cut_key = cut.age ^ flip;
     std::uint32_t seen_at_cut = 0;
     for (std::size_t i = 0; i < v.size(); ++i) {
-        const std::uint32_t age = v[i].age;
-        const auto is_cut = static_cast<std::uint32_t>(age == cut.age);
-        const auto beyond = static_cast<std::uint32_t>(e == extreme::oldest ? age > cut.age : age < cut.age);
+        const std::uint32_t key = v[i].age ^ flip;
+        const auto is_cut = static_cast<std::uint32_t>(key == cut_key);
+        const auto beyond = static_cast<std::uint32_t>(key > cut_key);
         const auto take = is_cut & static_cast<std::uint32_t>(seen_at_cut < cut.at_cut);
         seen_at_cut += is_cut;
         out[i] = static_cast<std::uint8_t>(beyond | take);
     }
+}
+
+/// Removes exactly k of the n descriptors at `data`, the oldest or the youngest, keeping the
+/// others in order; returns how many are left. Among equal ages at the cut, the earlier ones go.
+template <class Address>
+[[nodiscard]] std::size_t remove_extreme_ages_in(descriptor<Address>* data, std::size_t n, std::size_t k, extreme e)
+{
+    if (k == 0) {
+        return n;
+    }
+    if (k >= n) {
+        return 0;
+    }
+    if (k == 1) {
+        // The common case of a merge (one newcomer over c): the first of the most extreme, in
+        // one pass.
+        std::size_t at = 0;
+        for (std::size_t i = 1; i < n; ++i) {
+            const bool beyond = e == extreme::oldest ? data[i].age > data[at].age : data[i].age < data[at].age;
+            at = beyond ? i : at;
+        }
+        std::copy(data + at + 1, data + n, data + at);
+        return n - 1;
+    }
+    const std::span<const descriptor<Address>> all(data, n);
+    const auto cut = find_age_cut(all, k, e);
+    thread_local std::vector<std::uint8_t> drop;
+    drop.resize(n);
+    mark_extreme(all, cut, e, drop.data());
+    // From the first dropped one on: a descriptor copied onto itself waits for its own store.
+    auto kept = static_cast<std::size_t>(std::find(drop.begin(), drop.begin() + static_cast<std::ptrdiff_t>(n), 1) -
+                                         drop.begin());
+    for (std::size_t i = kept + 1; i < n; ++i) {
+        data[kept] = data[i];
+        kept += 1U - drop[i];
+    }
+    return kept;
 }
 
 /// Removes exactly k descriptors, the oldest or the youngest, keeping the others in order.
@@ -325,37 +409,7 @@ void mark_extreme(std::span<const descriptor<Address>> v, age_cut cut, extreme e
 template <class Address>
 void remove_extreme_ages(std::vector<descriptor<Address>>& v, std::size_t k, extreme e)
 {
-    if (k == 0) {
-        return;
-    }
-    if (k >= v.size()) {
-        v.clear();
-        return;
-    }
-    if (k == 1) {
-        // The common case of a merge (one newcomer over c): the first of the most extreme, in
-        // one pass.
-        const descriptor<Address>* data = v.data();
-        std::size_t at = 0;
-        for (std::size_t i = 1; i < v.size(); ++i) {
-            const bool beyond = e == extreme::oldest ? data[i].age > data[at].age : data[i].age < data[at].age;
-            at = beyond ? i : at;
-        }
-        v.erase(v.begin() + static_cast<std::ptrdiff_t>(at));
-        return;
-    }
-    const auto cut = find_age_cut(std::span<const descriptor<Address>>(v), k, e);
-    thread_local std::vector<std::uint8_t> drop;
-    drop.resize(v.size());
-    mark_extreme(std::span<const descriptor<Address>>(v), cut, e, drop.data());
-    descriptor<Address>* data = v.data();
-    // From the first dropped one on: a descriptor copied onto itself waits for its own store.
-    std::size_t kept = static_cast<std::size_t>(std::find(drop.begin(), drop.end(), 1) - drop.begin());
-    for (std::size_t i = kept + 1; i < v.size(); ++i) {
-        data[kept] = data[i];
-        kept += 1U - drop[i];
-    }
-    v.resize(kept);
+    v.resize(remove_extreme_ages_in(v.data(), v.size(), k, e));
 }
 
 /// Puts `count` descriptors, drawn uniformly from all but the `healer` oldest, at the front of
@@ -429,6 +483,35 @@ template <class Address, random_source R>
 void merge_view(std::vector<descriptor<Address>>& view, std::span<const descriptor<Address>> received, std::size_t c,
                 std::size_t healer, std::size_t swapper, surplus rule, R& rng)
 {
+    if constexpr (hashable_address<Address>) {
+        if (view.size() + received.size() <= small_merge) {
+            // The same steps on a raw buffer that is sized once per thread.
+            thread_local std::vector<descriptor<Address>> buffer(small_merge);
+            descriptor<Address>* v = buffer.data();
+            std::copy(view.begin(), view.end(), v);
+            {
+                std::size_t n = append_fresh_small(v, view.size(), received);
+                const auto excess = [&] { return n > c ? n - c : std::size_t{0}; };
+                n = remove_extreme_ages_in(v, n, std::min(healer, excess()), extreme::oldest);
+                const std::size_t swapped = std::min(swapper, excess());
+                std::copy(v + swapped, v + n, v);
+                n -= swapped;
+                switch (rule) {
+                case surplus::random:
+                    for (std::size_t k = excess(); k > 0; --k) {
+                        const std::size_t i = uniform_index(rng, n);
+                        v[i] = v[n - 1];
+                        --n;
+                    }
+                    break;
+                case surplus::oldest: n = remove_extreme_ages_in(v, n, excess(), extreme::oldest); break;
+                case surplus::youngest: n = remove_extreme_ages_in(v, n, excess(), extreme::youngest); break;
+                }
+                view.assign(v, v + n);
+                return;
+            }
+        }
+    }
     thread_local std::vector<descriptor<Address>> v;
     v.assign(view.begin(), view.end());
     append_fresh(v, received);

@@ -477,11 +477,18 @@ namespace gossip::wire {
 template <>
 struct codec<transport::in_memory_address> {
     static constexpr std::size_t max_size = 4;
+    static constexpr bool fixed_size = true;
     static void write(writer& w, const transport::in_memory_address& a) noexcept { w.u32(a.index); }
     static bool read(reader& r, transport::in_memory_address& a) noexcept
     {
         a.index = r.u32();
         return r.ok();
+    }
+    static void store(std::byte* at, const transport::in_memory_address& a) noexcept { store_le32(at, a.index); }
+    static bool load(const std::byte* at, transport::in_memory_address& a) noexcept
+    {
+        a.index = load_le32(at);
+        return true;
     }
 };
 

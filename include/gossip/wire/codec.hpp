@@ -12,9 +12,11 @@
 #include "reader.hpp"
 #include "writer.hpp"
 
+#include <bit>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <variant>
@@ -34,6 +36,45 @@ concept encodable = requires(writer& w, reader& r, const T& in, T& out) {
     { codec<T>::max_size } -> std::convertible_to<std::size_t>;
     codec<T>::write(w, in);
     { codec<T>::read(r, out) } -> std::same_as<bool>;
+};
+// clang-format on
+
+/// Stores a 32-bit value little-endian at `at`, which has room for it.
+[[gnu::always_inline]] inline void store_le32(std::byte* at, std::uint32_t v) noexcept
+{
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(at, &v, 4);
+    } else {
+        for (std::size_t i = 0; i < 4; ++i) {
+            at[i] = static_cast<std::byte>((v >> (8U * i)) & 0xFFU);
+        }
+    }
+}
+
+/// Loads a little-endian 32-bit value from `at`.
+[[nodiscard]] [[gnu::always_inline]] inline std::uint32_t load_le32(const std::byte* at) noexcept
+{
+    std::uint32_t v = 0;
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(&v, at, 4);
+    } else {
+        for (std::size_t i = 0; i < 4; ++i) {
+            v |= std::uint32_t{static_cast<std::uint8_t>(at[i])} << (8U * i);
+        }
+    }
+    return v;
+}
+
+// clang-format off
+/// A codec whose encoding always takes max_size bytes and that can also store and load in
+/// place: `store(at, v)` and `load(at, v) -> bool` on max_size bytes, as write and read would.
+/// Optional: a list of such values (a view's descriptors) is then checked once for room rather
+/// than once per field.
+template <class T>
+concept fixed_size_codec = encodable<T> && requires(std::byte* out, const std::byte* in, const T& v, T& into) {
+    requires codec<T>::fixed_size;
+    codec<T>::store(out, v);
+    { codec<T>::load(in, into) } -> std::same_as<bool>;
 };
 // clang-format on
 

@@ -127,9 +127,27 @@ bool encode(writer& out, message_kind kind, const Address& sender, const std::sp
     }
     if (view != nullptr) {
         w.u16(static_cast<std::uint16_t>(view->size()));
-        for (const auto& d : *view) {
-            codec<Address>::write(w, d.address);
-            w.u32(d.age);
+        bool written = false;
+        if constexpr (fixed_size_codec<Address>) {
+            // One check for the whole list; the same bytes as the loop below.
+            constexpr std::size_t each = codec<Address>::max_size + 4;
+            const auto room = w.unused();
+            if (room.size() >= view->size() * each) {
+                std::byte* at = room.data();
+                for (const auto& d : *view) {
+                    codec<Address>::store(at, d.address);
+                    store_le32(at + codec<Address>::max_size, d.age);
+                    at += each;
+                }
+                w.advance(view->size() * each);
+                written = true;
+            }
+        }
+        if (!written) {
+            for (const auto& d : *view) {
+                codec<Address>::write(w, d.address);
+                w.u32(d.age);
+            }
         }
     }
     const std::size_t payload_at = w.size();
@@ -239,12 +257,30 @@ template <encodable Address>
             return out;
         }
         view_out.resize(count);
-        for (auto& d : view_out) {
-            if (!codec<Address>::read(r, d.address)) {
-                fail(r.ok() ? decode_error::bad_address : decode_error::truncated);
+        if constexpr (fixed_size_codec<Address>) {
+            constexpr std::size_t each = codec<Address>::max_size + 4;
+            const auto in = r.bytes(count * each);
+            if (!r.ok()) {
+                fail(decode_error::truncated);
                 return out;
             }
-            d.age = r.u32();
+            const std::byte* at = in.data();
+            for (auto& d : view_out) {
+                if (!codec<Address>::load(at, d.address)) {
+                    fail(decode_error::bad_address);
+                    return out;
+                }
+                d.age = load_le32(at + codec<Address>::max_size);
+                at += each;
+            }
+        } else {
+            for (auto& d : view_out) {
+                if (!codec<Address>::read(r, d.address)) {
+                    fail(r.ok() ? decode_error::bad_address : decode_error::truncated);
+                    return out;
+                }
+                d.age = r.u32();
+            }
         }
         if (!r.ok()) {
             fail(decode_error::truncated);
