@@ -108,6 +108,43 @@ GOSSIP_BENCH_ROUND(tail_healer_pushpull);
 GOSSIP_BENCH_ROUND(tail_swapper_pushpull);
 GOSSIP_BENCH_ROUND(rand_rand_push);
 
+/// One synchronous round over state.range(1) threads (simulator::run_synchronous_round) of
+/// state.range(0) nodes, in steady state: the parallel round's figures, to set beside BM_round's.
+/// The same counters as BM_round (setup, warm-up and wire counters left out); compare the one-
+/// thread and many-thread instances of one run for the speedup.
+template <class Node>
+void BM_synchronous_round(benchmark::State& state)
+{
+    const auto n = static_cast<std::size_t>(state.range(0));
+    const auto threads = static_cast<std::size_t>(state.range(1));
+    gossip::sim::simulator<Node> sim(n, bench_config(), seed);
+    sim.bootstrap(gossip::sim::random_graph{});
+    sim.run_synchronous(warm_up_rounds, threads);
+    const double timed_seconds =
+        bench::timed_rounds(state, sim, [threads](auto& s) { s.run_synchronous_round(threads); });
+    const auto node_cycles = static_cast<double>(n) * static_cast<double>(state.iterations());
+    state.counters["ns_per_node_cycle"] = benchmark::Counter(timed_seconds * 1e9 / node_cycles);
+    state.counters["threads"] = benchmark::Counter(static_cast<double>(threads));
+}
+
+// Threads 1 and 2: the machines these figures come from have two cores. Add ->Args({n, k}) for more.
+#define GOSSIP_BENCH_SYNCHRONOUS(NODE)                                                                                 \
+    BENCHMARK_TEMPLATE(BM_synchronous_round, NODE)                                                                     \
+        ->Args({100'000, 1})                                                                                           \
+        ->Args({100'000, 2})                                                                                           \
+        ->Iterations(10)                                                                                               \
+        ->UseManualTime()                                                                                              \
+        ->Unit(benchmark::kMillisecond);                                                                               \
+    BENCHMARK_TEMPLATE(BM_synchronous_round, NODE)                                                                     \
+        ->Args({1'000'000, 1})                                                                                         \
+        ->Args({1'000'000, 2})                                                                                         \
+        ->Iterations(3)                                                                                                \
+        ->UseManualTime()                                                                                              \
+        ->Unit(benchmark::kMillisecond)
+
+GOSSIP_BENCH_SYNCHRONOUS(rand_blind_pushpull);
+GOSSIP_BENCH_SYNCHRONOUS(tail_healer_pushpull);
+
 // --- the pieces ----------------------------------------------------------------------------
 
 constexpr std::size_t full_buffer = gossip::buffer_size(gossip::config{.view_size = view_size}); // 14 at c = 30

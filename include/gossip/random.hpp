@@ -123,6 +123,12 @@ public:
 
     [[nodiscard]] constexpr bool never() const noexcept { return threshold_ == 0; }
 
+    /// The same decision for a uniform 32-bit value drawn elsewhere.
+    [[nodiscard]] constexpr bool hit(std::uint32_t draw) const noexcept
+    {
+        return threshold_ != 0 && std::uint64_t{draw} < threshold_;
+    }
+
 private:
     std::uint64_t threshold_ = 0;
 };

@@ -63,6 +63,36 @@ struct network_statistics {
 
 class in_memory;
 
+/// The datagrams sent on one thread while a simulator runs a synchronous round over several
+/// threads (in_memory_network::capture_on_this_thread): each thread keeps its own, and the
+/// simulator merges them in a fixed order, so that nothing is shared while nodes run.
+struct captured_sends {
+    struct datagram {
+        std::uint32_t from = 0;
+        std::uint32_t to = 0;
+        std::uint32_t offset = 0;
+        std::uint32_t size = 0;
+    };
+    std::vector<datagram> datagrams;
+    std::vector<std::byte> bytes;
+    network_statistics statistics; ///< sent, bytes_sent and refused, as send() counts them
+
+    void clear() noexcept
+    {
+        datagrams.clear();
+        bytes.clear();
+        statistics = {};
+    }
+
+    [[nodiscard]] std::span<const std::byte> bytes_of(const datagram& d) const noexcept
+    {
+        return std::span<const std::byte>(bytes).subspan(d.offset, d.size);
+    }
+};
+
+/// What becomes of a captured datagram (in_memory_network::judge).
+enum class datagram_fate : std::uint8_t { delivered, partitioned, lost, to_crashed };
+
 /// The simulated network that in_memory endpoints send through, with seeded loss, delay,
 /// partitions and crashes: for tests and simulations that must replay exactly. Single-threaded;
 /// the owner advances its clock and calls deliver() to decide when datagrams arrive.
@@ -259,11 +289,65 @@ public:
         }
     }
 
+    // --- synchronous rounds over threads (sim::simulator::run_synchronous_round) --------------
+    /// While `c` is set on the calling thread, send() appends there instead of queueing, and
+    /// touches nothing of the network's but what it only reads. nullptr ends the capture.
+    static void capture_on_this_thread(captured_sends* c) noexcept { capture_slot() = c; }
+
+    /// Whether datagrams arrive at once: no delay, jitter or slow receiver, which a
+    /// synchronous round needs.
+    [[nodiscard]] bool immediate() const noexcept
+    {
+        return delay_ == duration::zero() && jitter_ == duration::zero() && receive_delay_.empty();
+    }
+
+    /// Decides the fate of a captured datagram and counts it, as send() and deliver() would;
+    /// `draw`, a uniform 32-bit value, decides loss in place of the network's random stream.
+    [[nodiscard]] datagram_fate judge(address from, address to, std::size_t size, std::uint32_t draw) noexcept
+    {
+        if (!reachable(from, to)) {
+            ++stats_.partitioned;
+            return datagram_fate::partitioned;
+        }
+        if (loss_.hit(draw)) {
+            ++stats_.lost;
+            return datagram_fate::lost;
+        }
+        if (!is_up(to)) {
+            ++stats_.to_crashed;
+            return datagram_fate::to_crashed;
+        }
+        ++stats_.delivered;
+        stats_.bytes_delivered += size;
+        return datagram_fate::delivered;
+    }
+
+    /// Queues a datagram that a capture judged delivered but that could not be handed over in
+    /// its round: it arrives when the network next delivers, counted as delivered then.
+    void enqueue(address from, address to, std::span<const std::byte> bytes)
+    {
+        --stats_.delivered;
+        stats_.bytes_delivered -= bytes.size();
+        store(entry{now_.count(), next_seq_++, 0, static_cast<std::uint32_t>(bytes.size()), from.index, to.index},
+              bytes);
+    }
+
+    /// Adds what a capture counted at its sends.
+    void add_captured(const network_statistics& s) noexcept
+    {
+        stats_.sent += s.sent;
+        stats_.bytes_sent += s.bytes_sent;
+        stats_.refused += s.refused;
+    }
+
     // --- traffic ----------------------------------------------------------------------------
     /// Queues one datagram. Returns false when refused at the sender (counted as refused);
     /// a datagram lost or cut off by a partition is accepted, as a real network would.
     bool send(address from, address to, std::span<const std::byte> bytes)
     {
+        if (captured_sends* c = capture_slot(); c != nullptr) {
+            return capture(*c, from, to, bytes);
+        }
         if (!is_up(from) || to.index >= up_.size() || bytes.size() > max_datagram_) {
             ++stats_.refused;
             return false;
@@ -350,6 +434,27 @@ public:
     }
 
 private:
+    [[nodiscard]] static captured_sends*& capture_slot() noexcept
+    {
+        thread_local captured_sends* slot = nullptr;
+        return slot;
+    }
+
+    // send() during a capture: the checks that need no writes, then the datagram kept aside.
+    bool capture(captured_sends& c, address from, address to, std::span<const std::byte> bytes) const
+    {
+        if (!is_up(from) || to.index >= up_.size() || bytes.size() > max_datagram_) {
+            ++c.statistics.refused;
+            return false;
+        }
+        ++c.statistics.sent;
+        c.statistics.bytes_sent += bytes.size();
+        c.datagrams.push_back(captured_sends::datagram{from.index, to.index, static_cast<std::uint32_t>(c.bytes.size()),
+                                                       static_cast<std::uint32_t>(bytes.size())});
+        c.bytes.insert(c.bytes.end(), bytes.begin(), bytes.end());
+        return true;
+    }
+
     void check(address a) const
     {
         if (a.index >= up_.size()) {
