@@ -32,6 +32,15 @@ TEST_CASE("a view size of zero is refused")
     CHECK_THROWS_AS(gossip::validate(cfg), config_error);
 }
 
+TEST_CASE("an aging order that names neither order is refused")
+{
+    gossip::config cfg;
+    cfg.aging = static_cast<gossip::view_aging>(7);
+    CHECK(gossip::check(cfg).value_or("").find("aging") != std::string::npos);
+    cfg.aging = gossip::view_aging::cycle_start;
+    CHECK_FALSE(gossip::check(cfg).has_value());
+}
+
 TEST_CASE("healer plus swapper above c/2 is refused, and exactly c/2 is accepted")
 {
     config cfg;

@@ -709,6 +709,49 @@ TEST_CASE("removing the single oldest or youngest takes the first of the most ex
     }
 }
 
+TEST_CASE(
+    "removing the k oldest or youngest drops the k most extreme, the earlier first among equals, keeping the order")
+{
+    using entry = gossip::descriptor<address>;
+    using gossip::detail::extreme;
+    gossip::pcg32 rng(43);
+    for (int round = 0; round < 3000; ++round) {
+        CAPTURE(round);
+        std::vector<entry> v;
+        const std::size_t n = 2 + rng() % 60;
+        // Narrow ages (one pass), ages past 63 within 64 of each other, and a wide spread.
+        const std::uint32_t base = round % 3 == 1 ? 100 : 0;
+        const std::uint32_t spread = round % 3 == 2 ? 100000 : (round % 3 == 1 ? 64 : 20);
+        for (std::size_t i = 0; i < n; ++i) {
+            v.push_back(entry{address{static_cast<std::uint32_t>(i)}, base + rng() % spread});
+        }
+        const std::size_t k = rng() % (n + 1);
+        for (const auto e : {extreme::oldest, extreme::youngest}) {
+            // The reference: rank by age (the extreme first), then by position; drop the first k.
+            std::vector<std::size_t> rank(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                rank[i] = i;
+            }
+            std::stable_sort(rank.begin(), rank.end(), [&](std::size_t a, std::size_t b) {
+                return e == extreme::oldest ? v[a].age > v[b].age : v[a].age < v[b].age;
+            });
+            std::vector<bool> drop(n, false);
+            for (std::size_t j = 0; j < k; ++j) {
+                drop[rank[j]] = true;
+            }
+            std::vector<entry> expected;
+            for (std::size_t i = 0; i < n; ++i) {
+                if (!drop[i]) {
+                    expected.push_back(v[i]);
+                }
+            }
+            auto got = v;
+            gossip::detail::remove_extreme_ages(got, k, e);
+            REQUIRE(got == expected);
+        }
+    }
+}
+
 TEST_CASE("presence_filter::test_and_insert answers as may_contain did, then holds the address")
 {
     gossip::detail::presence_filter<udp_address> one;

@@ -135,4 +135,9 @@ TEST_CASE("a synchronous round refuses a network that delays datagrams")
     sim.bootstrap(gossip::sim::random_graph{});
     CHECK_THROWS_AS(sim.run_synchronous_round(2), std::logic_error);
     sim.run_round(); // the sequential round takes it
+    sim.network().set_delay(std::chrono::nanoseconds{0});
+    sim.network().set_receive_delay(gossip::transport::in_memory_address{3}, std::chrono::milliseconds(1));
+    CHECK_THROWS_AS(sim.run_synchronous_round(2), std::logic_error); // a slow receiver delays too
+    sim.network().set_receive_delay(gossip::transport::in_memory_address{3}, std::chrono::nanoseconds{0});
+    CHECK_NOTHROW(sim.run_synchronous_round(2)); // ordinary again
 }

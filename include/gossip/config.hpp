@@ -82,6 +82,9 @@ inline constexpr std::size_t max_amplification = 3;
         return "view_size (c) = " + std::to_string(c) + " exceeds the supported maximum of " +
                std::to_string(max_view_size);
     }
+    if (cfg.aging != view_aging::after_exchange && cfg.aging != view_aging::cycle_start) {
+        return "aging = " + std::to_string(static_cast<int>(cfg.aging)) + " is neither after_exchange nor cycle_start";
+    }
     // Written so that no sum can wrap around: H > c/2 alone already fails.
     if (cfg.healer > c / 2 || cfg.swapper > c / 2 - cfg.healer) {
         return "healer (H) = " + std::to_string(cfg.healer) + " plus swapper (S) = " + std::to_string(cfg.swapper) +

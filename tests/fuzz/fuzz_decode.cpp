@@ -67,7 +67,7 @@ void decode_alone(std::span<const std::byte> datagram)
 using fuzz::address;
 
 struct harness {
-    gossip::transport::in_memory_network net{4};
+    gossip::transport::in_memory_network net{4, fuzz::forged_sources()};
     fuzz::node target = fuzz::make_node(net, 0);
     fuzz::node peer = fuzz::make_node(net, 1); // honest: everything the target sends it must decode
     std::uint64_t delivered_to_target = 0;

@@ -46,6 +46,15 @@ inline payload node_payload()
     return payload(table(members), store(data));
 }
 
+/// The fuzzers hand nodes datagrams with made-up sources: the network must not vouch for them,
+/// so that the defences against forged sources (cookies, answer budgets) are fuzzed too.
+inline gossip::transport::network_options forged_sources()
+{
+    gossip::transport::network_options o;
+    o.authentic_sources = false;
+    return o;
+}
+
 inline node make_node(gossip::transport::in_memory_network& net, std::uint32_t index)
 {
     return node(net.endpoint(address{index}), node_config(), 1000 + index, {}, {}, node_payload());

@@ -110,7 +110,7 @@ int main(int argc, char** argv)
     const std::filesystem::path directory(argv[1]);
     std::filesystem::create_directories(directory);
 
-    gossip::transport::in_memory_network net(3);
+    gossip::transport::in_memory_network net(3, fuzz::forged_sources());
     std::vector<fuzz::node> nodes;
     for (std::uint32_t i = 0; i < 3; ++i) {
         nodes.push_back(fuzz::make_node(net, i));

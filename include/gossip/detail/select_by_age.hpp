@@ -27,16 +27,17 @@ std::size_t select_by_age(std::span<const descriptor<Address>> view, std::span<s
         return t;
     };
     for (std::size_t s = 0; s < k; ++s) {
+        // The best age and how many have it, in one pass: a better one starts the count anew.
         bool found = false;
         std::uint32_t best = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            const bool better = !taken(i, s) && (!found || prefer(view[i].age, best));
-            best = better ? view[i].age : best;
-            found = found || better;
-        }
         std::uint32_t ties = 0;
         for (std::size_t i = 0; i < n; ++i) {
-            ties += (view[i].age == best && !taken(i, s)) ? 1 : 0;
+            const bool free = !taken(i, s);
+            const bool better = free && (!found || prefer(view[i].age, best));
+            const bool equal = free && found && view[i].age == best;
+            ties = better ? 1U : ties + (equal ? 1U : 0U);
+            best = better ? view[i].age : best;
+            found = found || better;
         }
         std::uint32_t r = uniform_below(rng, ties);
         for (std::size_t i = 0; i < n; ++i) {

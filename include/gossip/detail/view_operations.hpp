@@ -308,14 +308,28 @@ enum class extreme : std::uint8_t { oldest, youngest };
 template <class Address>
 [[nodiscard]] age_cut find_age_cut(std::span<const descriptor<Address>> v, std::size_t k, extreme e)
 {
+    // One pass counts the ages by value (the last bucket gathers 63 and above) and finds their
+    // range: in a view they seldom reach 63, and then the counts are the histogram itself.
+    std::array<std::uint32_t, 64> count{};
     std::uint32_t lo = v[0].age;
     std::uint32_t hi = v[0].age;
     for (const auto& d : v) {
         lo = std::min(lo, d.age);
         hi = std::max(hi, d.age);
+        ++count[std::min<std::uint32_t>(d.age, 63)];
+    }
+    if (hi < 63) {
+        std::size_t taken = 0;
+        for (std::uint32_t i = lo; i <= hi; ++i) {
+            const std::uint32_t bucket = e == extreme::oldest ? hi - (i - lo) : i;
+            if (taken + count[bucket] >= k) {
+                return age_cut{bucket, static_cast<std::uint32_t>(k - taken)};
+            }
+            taken += count[bucket];
+        }
     }
     if (hi - lo < 64) {
-        std::array<std::uint32_t, 64> count{};
+        count.fill(0);
         for (const auto& d : v) {
             ++count[d.age - lo];
         }
@@ -389,17 +403,29 @@ template <class Address>
         std::copy(data + at + 1, data + n, data + at);
         return n - 1;
     }
-    const std::span<const descriptor<Address>> all(data, n);
-    const auto cut = find_age_cut(all, k, e);
-    thread_local std::vector<std::uint8_t> drop;
-    drop.resize(n);
-    mark_extreme(all, cut, e, drop.data());
-    // From the first dropped one on: a descriptor copied onto itself waits for its own store.
-    auto kept = static_cast<std::size_t>(std::find(drop.begin(), drop.begin() + static_cast<std::ptrdiff_t>(n), 1) -
-                                         drop.begin());
-    for (std::size_t i = kept + 1; i < n; ++i) {
+    const auto cut = find_age_cut(std::span<const descriptor<Address>>(data, n), k, e);
+    // mark_extreme's rule, applied as the descriptors are compacted. Nothing moves before the
+    // first one dropped: a descriptor copied onto itself waits for its own store.
+    const std::uint32_t flip = e == extreme::oldest ? 0U : ~0U;
+    const std::uint32_t cut_key = cut.age ^ flip;
+    std::uint32_t seen_at_cut = 0;
+    const auto dropped = [&](std::uint32_t age) {
+        const std::uint32_t key = age ^ flip;
+        const auto is_cut = static_cast<std::uint32_t>(key == cut_key);
+        const auto drop =
+            static_cast<std::uint32_t>(key > cut_key) | (is_cut & static_cast<std::uint32_t>(seen_at_cut < cut.at_cut));
+        seen_at_cut += is_cut;
+        return drop;
+    };
+    std::size_t i = 0;
+    while (i < n && dropped(data[i].age) == 0) {
+        ++i;
+    }
+    std::size_t kept = i;
+    for (++i; i < n; ++i) {
+        const std::uint32_t drop = dropped(data[i].age);
         data[kept] = data[i];
-        kept += 1U - drop[i];
+        kept += 1U - drop;
     }
     return kept;
 }
@@ -433,22 +459,32 @@ std::size_t prepare_buffer(std::vector<descriptor<Address>>& v, std::size_t coun
     old.resize(n);
     order.resize(n + 1);
     out.resize(n + 1);
+    // Indices of the young first, then (when the young are too few) of the old, each in view
+    // order; marking the old as the young are listed.
+    std::size_t young = 0;
     if (h == n) {
         std::fill(old.begin(), old.end(), std::uint8_t{1});
     } else {
         const auto all = std::span<const descriptor<Address>>(v);
-        mark_extreme(all, find_age_cut(all, h, extreme::oldest), extreme::oldest, old.data());
+        const auto cut = find_age_cut(all, h, extreme::oldest);
+        std::uint32_t seen_at_cut = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::uint32_t age = v[i].age;
+            const auto is_cut = static_cast<std::uint32_t>(age == cut.age);
+            const auto is_old = static_cast<std::uint32_t>(age > cut.age) |
+                                (is_cut & static_cast<std::uint32_t>(seen_at_cut < cut.at_cut));
+            seen_at_cut += is_cut;
+            old[i] = static_cast<std::uint8_t>(is_old);
+            order[young] = static_cast<std::uint32_t>(i);
+            young += 1U - is_old;
+        }
     }
-    // Indices of the young first, then of the old, each in view order.
-    std::size_t young = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        order[young] = static_cast<std::uint32_t>(i);
-        young += 1U - old[i];
-    }
-    std::size_t tail = young;
-    for (std::size_t i = 0; i < n; ++i) {
-        order[tail] = static_cast<std::uint32_t>(i);
-        tail += old[i];
+    if (k > young) {
+        std::size_t tail = young;
+        for (std::size_t i = 0; i < n; ++i) {
+            order[tail] = static_cast<std::uint32_t>(i);
+            tail += old[i];
+        }
     }
     // When k > young every young index is chosen, and the old ones drawn follow contiguously.
     partial_shuffle(std::span(order).first(young), k, rng);

@@ -298,7 +298,10 @@ public:
     /// synchronous round needs.
     [[nodiscard]] bool immediate() const noexcept
     {
-        return delay_ == duration::zero() && jitter_ == duration::zero() && receive_delay_.empty();
+        return delay_ == duration::zero() && jitter_ == duration::zero() &&
+               std::all_of(receive_delay_.begin(), receive_delay_.end(), [](const slowness& s) {
+                   return s.delay == duration::zero() && s.jitter == duration::zero();
+               });
     }
 
     /// Decides the fate of a captured datagram and counts it, as send() and deliver() would;
@@ -447,11 +450,21 @@ private:
             ++c.statistics.refused;
             return false;
         }
+        const std::size_t offset = c.bytes.size();
+        if (offset + bytes.size() > std::uint64_t{0xFFFFFFFF}) {
+            throw std::length_error("in_memory_network: more than 4 GiB sent by one thread in one wave");
+        }
+        // The bytes first: should either allocation fail, no record points past them.
+        c.bytes.insert(c.bytes.end(), bytes.begin(), bytes.end());
+        try {
+            c.datagrams.push_back(captured_sends::datagram{from.index, to.index, static_cast<std::uint32_t>(offset),
+                                                           static_cast<std::uint32_t>(bytes.size())});
+        } catch (...) {
+            c.bytes.resize(offset);
+            throw;
+        }
         ++c.statistics.sent;
         c.statistics.bytes_sent += bytes.size();
-        c.datagrams.push_back(captured_sends::datagram{from.index, to.index, static_cast<std::uint32_t>(c.bytes.size()),
-                                                       static_cast<std::uint32_t>(bytes.size())});
-        c.bytes.insert(c.bytes.end(), bytes.begin(), bytes.end());
         return true;
     }
 

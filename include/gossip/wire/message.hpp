@@ -257,23 +257,25 @@ template <encodable Address>
             return out;
         }
         view_out.resize(count);
+        bool read_all = false;
         if constexpr (fixed_size_codec<Address>) {
+            // One check for the whole list when it is all there; a short one goes field by
+            // field below, so that the error reported is the same either way.
             constexpr std::size_t each = codec<Address>::max_size + 4;
-            const auto in = r.bytes(count * each);
-            if (!r.ok()) {
-                fail(decode_error::truncated);
-                return out;
-            }
-            const std::byte* at = in.data();
-            for (auto& d : view_out) {
-                if (!codec<Address>::load(at, d.address)) {
-                    fail(decode_error::bad_address);
-                    return out;
+            if (r.remaining() >= count * each) {
+                read_all = true;
+                const std::byte* at = r.bytes(count * each).data();
+                for (auto& d : view_out) {
+                    if (!codec<Address>::load(at, d.address)) {
+                        fail(decode_error::bad_address);
+                        return out;
+                    }
+                    d.age = load_le32(at + codec<Address>::max_size);
+                    at += each;
                 }
-                d.age = load_le32(at + codec<Address>::max_size);
-                at += each;
             }
-        } else {
+        }
+        if (!read_all) {
             for (auto& d : view_out) {
                 if (!codec<Address>::read(r, d.address)) {
                     fail(r.ok() ? decode_error::bad_address : decode_error::truncated);
