@@ -134,4 +134,28 @@ struct decorated_pair {
     }
 };
 
+/// Bootstraps a 2,000-node ring lattice (c = 20), runs it with run(sim), and checks that it
+/// ends as short and unclustered as a random graph of the same size, in one piece; returns the
+/// simulator for further checks.
+template <class Node, class Run>
+gossip::sim::simulator<Node> check_ring_mixes(Run run)
+{
+    constexpr std::size_t n = 2000;
+    const auto cfg = small_config(20);
+    gossip::sim::simulator<Node> random(n, cfg, 5);
+    random.bootstrap(gossip::sim::random_graph{});
+    const auto reference = random.measure();
+    gossip::sim::simulator<Node> ring(n, cfg, 5);
+    ring.bootstrap(gossip::sim::lattice{});
+    const auto start = ring.measure();
+    CHECK(start.average_path_length > 10 * reference.average_path_length);
+    run(ring);
+    const auto end = ring.measure();
+    CHECK(end.average_path_length < 1.1 * reference.average_path_length);
+    CHECK(end.clustering_coefficient < 0.1 * start.clustering_coefficient);
+    CHECK(end.in_degree_stddev > 0.5 * reference.in_degree_stddev); // no longer a regular lattice
+    CHECK(end.components == 1);
+    return ring;
+}
+
 } // namespace test

@@ -277,29 +277,6 @@ TEST_CASE("pull: the answer carries only the rumors the asker lacks")
     CHECK(asker.statistics().duplicates == 0);
 }
 
-TEST_CASE("Demers pull: the answer carries every infective rumor, needed or not")
-{
-    rumor_options o;
-    o.mode = spread::pull;
-    o.pull = gossip::payload::pull_rule::demers;
-    o.k = 100;
-    auto asker = started(o, 1);
-    auto holder = started(o, 2);
-    const auto known = holder.broadcast("known");
-    feed(holder, section(asker, message_kind::request), message_kind::request);
-    feed(asker, section(holder, message_kind::reply), message_kind::reply);
-    REQUIRE(asker.knows(known));
-    const auto fresh = holder.broadcast("fresh");
-    feed(holder, section(asker, message_kind::request), message_kind::request);
-    feed(asker, section(holder, message_kind::reply), message_kind::reply);
-    // Both rumors travelled in the second answer, though the asker's digest listed the first.
-    CHECK(holder.statistics().rumors_sent == 1 + 2);
-    CHECK(holder.statistics().update_messages == 2);
-    CHECK(asker.knows(fresh));
-    CHECK(asker.statistics().duplicates == 1);
-    CHECK(asker.statistics().delivered == 2);
-}
-
 namespace {
 
 // One pull by `asker` answered by `holder`.
@@ -310,6 +287,27 @@ void pull_from(rumors& holder, rumors& asker)
 }
 
 } // namespace
+
+TEST_CASE("Demers pull: the answer carries every infective rumor, needed or not")
+{
+    rumor_options o;
+    o.mode = spread::pull;
+    o.pull = gossip::payload::pull_rule::demers;
+    o.k = 100;
+    auto asker = started(o, 1);
+    auto holder = started(o, 2);
+    const auto known = holder.broadcast("known");
+    pull_from(holder, asker);
+    REQUIRE(asker.knows(known));
+    const auto fresh = holder.broadcast("fresh");
+    pull_from(holder, asker);
+    // Both rumors travelled in the second answer, though the asker's digest listed the first.
+    CHECK(holder.statistics().rumors_sent == 1 + 2);
+    CHECK(holder.statistics().update_messages == 2);
+    CHECK(asker.knows(fresh));
+    CHECK(asker.statistics().duplicates == 1);
+    CHECK(asker.statistics().delivered == 2);
+}
 
 TEST_CASE("Demers pull: the askers of one period are one contact, counted when the next period begins")
 {

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cassert>
 #include <concepts>
 #include <cstddef>
@@ -58,7 +59,7 @@ template <class Address>
 /// A 256-bit presence filter over addresses: "certainly absent" in one probe, so that merging
 /// a sample of m into a view of n costs about n + m operations instead of n * m comparisons.
 /// Address types without a hash answer "maybe" to everything, which leaves the plain scan.
-template <class Address>
+template <class Address, std::size_t Words = 4>
 class presence_filter {
 public:
     void insert(const Address& a) noexcept
@@ -95,29 +96,33 @@ public:
     }
 
 private:
+    static_assert(Words >= 1 && (Words & (Words - 1)) == 0, "a power of two of 64-bit words");
+    static constexpr unsigned bits = static_cast<unsigned>(std::countr_zero(Words * 64));
+
     static std::size_t bit(const Address& a) noexcept
     {
-        return static_cast<std::size_t>((address_hash(a) * 0x9e3779b97f4a7c15ULL) >> 56U);
+        return static_cast<std::size_t>((address_hash(a) * 0x9e3779b97f4a7c15ULL) >> (64U - bits));
     }
 
-    std::array<std::uint64_t, 4> words_{};
+    std::array<std::uint64_t, Words> words_{};
 };
 
 /// Appends `received`; where an address is already present the younger copy survives, in its
 /// own place: a fresher received copy replaces the old one at the tail (so that swapping away
 /// the head, which holds what was just sent, cannot discard fresh news), an older one is dropped.
 ///
-/// This is the plain form: a linear search of the view per received descriptor.
-template <class Address>
-void append_fresh_scan(std::vector<descriptor<Address>>& v, std::span<const descriptor<Address>> received)
+/// The scan on a raw buffer: `out` holds n0 descriptors and room for received.size() more;
+/// returns the new size. Filter answers "certainly absent" for most of what a large overlay
+/// sends, so that the view is scanned only for the rest.
+template <class Filter, class Address>
+[[nodiscard]] std::size_t append_fresh_in(descriptor<Address>* out, std::size_t n0,
+                                          std::span<const descriptor<Address>> received)
 {
-    presence_filter<Address> present;
-    for (const auto& d : v) {
-        present.insert(d.address);
+    Filter present;
+    for (std::size_t i = 0; i < n0; ++i) {
+        present.insert(out[i].address);
     }
-    std::size_t n = v.size();
-    v.resize(n + received.size());
-    descriptor<Address>* out = v.data();
+    std::size_t n = n0;
     for (const auto& r : received) {
         if (present.may_contain(r.address)) {
             auto* it = std::find_if(out, out + n, [&](const auto& d) { return d.address == r.address; });
@@ -133,7 +138,16 @@ void append_fresh_scan(std::vector<descriptor<Address>>& v, std::span<const desc
         out[n++] = r;
         present.insert(r.address);
     }
-    v.resize(n);
+    return n;
+}
+
+/// This is the plain form: a linear search of the view per received descriptor.
+template <class Address>
+void append_fresh_scan(std::vector<descriptor<Address>>& v, std::span<const descriptor<Address>> received)
+{
+    const std::size_t n0 = v.size();
+    v.resize(n0 + received.size());
+    v.resize(append_fresh_in<presence_filter<Address>>(v.data(), n0, received));
 }
 
 /// append_fresh_indexed with index slots of type Slot (descriptor index + 1; 0: empty), which
@@ -243,8 +257,8 @@ inline constexpr std::size_t small_merge = 255;
 /// append_fresh_scan for the merge of every view a simulation holds (view and sample together at
 /// most small_merge), on a raw buffer: `out` holds the view in [0, n0) and has room for
 /// received.size() more; returns the new size. A 1024-bit presence filter answers "absent" for
-/// nearly every received descriptor of a large overlay, so that the view is scanned only for the
-/// few that may be in it: no table to build, nothing allocated or value-initialised.
+/// nearly every received descriptor of a large overlay: no table to build, nothing allocated or
+/// value-initialised.
 template <class Address>
     requires hashable_address<Address>
 // clang-format on
@@ -252,31 +266,7 @@ template <class Address>
                                              std::span<const descriptor<Address>> received) noexcept
 {
     assert(n0 + received.size() <= small_merge);
-    std::array<std::uint64_t, 16> present{};
-    const auto bit = [](const Address& a) {
-        return static_cast<std::uint32_t>((address_hash(a) * 0x9e3779b97f4a7c15ULL) >> 54U);
-    };
-    const auto insert = [&](std::uint32_t b) { present[b >> 6U] |= std::uint64_t{1} << (b & 63U); };
-    for (std::size_t i = 0; i < n0; ++i) {
-        insert(bit(out[i].address));
-    }
-    std::size_t n = n0;
-    for (const auto& r : received) {
-        const std::uint32_t b = bit(r.address);
-        if ((present[b >> 6U] >> (b & 63U) & 1U) != 0) {
-            auto* it = std::find_if(out, out + n, [&](const auto& d) { return d.address == r.address; });
-            if (it != out + n) {
-                if (r.age < it->age) {
-                    std::copy(it + 1, out + n, it);
-                    out[n - 1] = r;
-                }
-                continue;
-            }
-        }
-        out[n++] = r;
-        insert(b);
-    }
-    return n;
+    return append_fresh_in<presence_filter<Address, 16>>(out, n0, received);
 }
 
 /// Appends `received`; where an address is already present the younger copy survives, in its
