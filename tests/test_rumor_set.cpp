@@ -286,14 +286,21 @@ void pull_from(rumors& holder, rumors& asker)
     feed(asker, section(holder, message_kind::reply), message_kind::reply);
 }
 
-} // namespace
-
-TEST_CASE("Demers pull: the answer carries every infective rumor, needed or not")
+// Pull only, Demers et al.'s rule, counter k.
+rumor_options demers_pull(std::uint32_t k)
 {
     rumor_options o;
     o.mode = spread::pull;
     o.pull = gossip::payload::pull_rule::demers;
-    o.k = 100;
+    o.k = k;
+    return o;
+}
+
+} // namespace
+
+TEST_CASE("Demers pull: the answer carries every infective rumor, needed or not")
+{
+    const auto o = demers_pull(100);
     auto asker = started(o, 1);
     auto holder = started(o, 2);
     const auto known = holder.broadcast("known");
@@ -311,10 +318,7 @@ TEST_CASE("Demers pull: the answer carries every infective rumor, needed or not"
 
 TEST_CASE("Demers pull: the askers of one period are one contact, counted when the next period begins")
 {
-    rumor_options o;
-    o.mode = spread::pull;
-    o.pull = gossip::payload::pull_rule::demers;
-    o.k = 2;
+    const auto o = demers_pull(2);
     auto holder = started(o, 1);
     auto a = started(o, 2);
     auto b = started(o, 3);
