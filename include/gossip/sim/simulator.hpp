@@ -7,8 +7,7 @@
 //
 // run_synchronous_round() is the other order, spread over threads: every node ticks on the
 // round's state, then the datagrams travel in waves. It gives the same run for a seed whatever
-// the thread count; two threads ran a 10^6-node round 1.6 to 1.9 times as fast as one (one
-// thread merges the waves).
+// the thread count; two threads ran a 10^6-node round 1.9 times as fast as one.
 
 #include "../config.hpp"
 #include "../detail/prefetch.hpp"
@@ -430,11 +429,34 @@ private:
                 c.clear();
             }
         }
-        inbox_offsets_.assign(n + 1, 0);
+        buckets_.resize(t);
+        for (auto& row : buckets_) {
+            row.resize(t);
+            for (auto& b : row) {
+                b.clear();
+            }
+        }
+        judged_.assign(t, transport::network_statistics{});
+        inboxes_.resize(t);
+        const auto lo = [&](std::size_t w) { return n * w / t; };
+        // The thread whose range of nodes holds node x.
+        const auto owner = [&](std::uint32_t x) {
+            std::size_t w = std::min(t - 1, static_cast<std::size_t>(std::uint64_t{x} * t / n));
+            while (w + 1 < t && lo(w + 1) <= x) {
+                ++w;
+            }
+            while (lo(w) > x) {
+                --w;
+            }
+            return w;
+        };
         std::size_t wave = 0;
+        std::size_t side = 0;      // captures_[side]: what the phase that just ended sent (for the
+                                   // barrier's completion; each thread keeps its own copy)
+        bool judging_done = false; // which half of a wave the barrier closes
         bool more = false;
         // Of the nodes that throw, the lowest index's exception is rethrown: the same one on any
-        // number of threads. (The merge's own failure counts as node n.)
+        // number of threads. (A failure between phases counts as node n.)
         std::exception_ptr failure;
         std::size_t failed_at = n + 1;
         std::mutex failure_lock;
@@ -452,90 +474,141 @@ private:
                 fail(at);
             }
         };
-        // Between phases, on one thread: the datagrams of the phase just ended, judged and
-        // sorted by receiver (stably: sender index, then sending order).
-        const auto merge_wave = [&] {
-            auto& sent = captures_[wave % 2];
-            delivered_.clear();
-            std::uint64_t place = 0;
-            const std::uint64_t key = mix_seed(mix_seed(seed_, 0x73796e63), round_ * max_waves + wave);
-            for (std::uint32_t w = 0; w < sent.size(); ++w) {
-                network_->add_captured(sent[w].statistics);
-                const auto& ds = sent[w].datagrams;
-                for (std::uint32_t i = 0; i < ds.size(); ++i) {
-                    const auto draw = static_cast<std::uint32_t>(mix_seed(key, place++) >> 32U);
-                    if (network_->judge(address{ds[i].from}, address{ds[i].to}, ds[i].size, draw) ==
-                        transport::datagram_fate::delivered) {
-                        delivered_.push_back(inbox_entry{w, i});
+        // After every thread judged its own datagrams: the counts, whether any was delivered,
+        // and, at the last wave, the leftovers handed to the ordinary queue in sending order.
+        const auto after_judging = [&] {
+            bool any = false;
+            for (std::size_t w = 0; w < t; ++w) {
+                network_->add_judged(judged_[w]);
+                judged_[w] = {};
+                for (std::size_t v = 0; v < t; ++v) {
+                    any = any || !buckets_[w][v].empty();
+                }
+            }
+            if (any && wave + 1 >= max_waves) {
+                auto& sent = captures_[side];
+                for (std::size_t w = 0; w < t; ++w) {
+                    delivered_.clear();
+                    for (auto& b : buckets_[w]) {
+                        delivered_.insert(delivered_.end(), b.begin(), b.end());
+                        b.clear();
+                    }
+                    std::sort(delivered_.begin(), delivered_.end(),
+                              [](const inbox_entry& a, const inbox_entry& b) { return a.index < b.index; });
+                    for (const auto& e : delivered_) {
+                        const auto& d = sent[e.thread].datagrams[e.index];
+                        network_->enqueue(address{d.from}, address{d.to}, sent[e.thread].bytes_of(d));
                     }
                 }
+                any = false;
             }
-            if (wave + 1 >= max_waves) {
-                // Leftovers go through the ordinary queue, to arrive at the next round.
-                for (const auto& e : delivered_) {
-                    const auto& d = sent[e.thread].datagrams[e.index];
-                    network_->enqueue(address{d.from}, address{d.to}, sent[e.thread].bytes_of(d));
-                }
-                delivered_.clear();
+            for (auto& c : captures_[side ^ 1U]) {
+                c.clear(); // read by the wave before; written by the next
             }
-            std::fill(inbox_offsets_.begin(), inbox_offsets_.end(), 0U);
-            for (const auto& e : delivered_) {
-                ++inbox_offsets_[sent[e.thread].datagrams[e.index].to + 1];
-            }
-            for (std::size_t i = 1; i <= n; ++i) {
-                inbox_offsets_[i] += inbox_offsets_[i - 1];
-            }
-            inbox_.resize(delivered_.size());
-            fill_.assign(inbox_offsets_.begin(), inbox_offsets_.end() - 1);
-            for (const auto& e : delivered_) {
-                inbox_[fill_[sent[e.thread].datagrams[e.index].to]++] = e;
-            }
-            for (auto& c : captures_[(wave + 1) % 2]) {
-                c.clear(); // read by the wave that just ended; written by the next
-            }
+            side ^= 1U;
             ++wave;
-            more = !inbox_.empty();
+            more = any;
         };
-        const auto merge = [&]() noexcept {
+        const auto between_phases = [&]() noexcept {
+            if (!judging_done) {
+                judging_done = true; // the sends are in: the threads judge them next
+                return;
+            }
+            judging_done = false;
             try {
-                merge_wave();
+                after_judging();
             } catch (...) { // out of memory, say: the round ends, and the caller hears of it
                 fail(n);
                 more = false;
             }
         };
-        std::barrier sync(static_cast<std::ptrdiff_t>(t), merge);
+        std::barrier sync(static_cast<std::ptrdiff_t>(t), between_phases);
+        const std::uint64_t round_key = mix_seed(seed_, 0x73796e63);
+        // Thread w judges the datagrams it sent: loss from the seed, round, wave and the
+        // datagram's place in sending order over all threads; the delivered ones are sorted
+        // out by the thread that owns their receiver.
+        const auto judge = [&](std::size_t w, std::size_t sent_side) {
+            const auto& sent = captures_[sent_side];
+            std::uint64_t place = 0;
+            for (std::size_t v = 0; v < w; ++v) {
+                place += sent[v].datagrams.size();
+            }
+            const std::uint64_t key = mix_seed(round_key, round_ * max_waves + wave);
+            auto& counts = judged_[w];
+            counts.sent += sent[w].statistics.sent;
+            counts.bytes_sent += sent[w].statistics.bytes_sent;
+            counts.refused += sent[w].statistics.refused;
+            const auto& ds = sent[w].datagrams;
+            for (std::uint32_t i = 0; i < ds.size(); ++i) {
+                const auto draw = static_cast<std::uint32_t>(mix_seed(key, place++) >> 32U);
+                const auto fate = network_->fate_of(address{ds[i].from}, address{ds[i].to}, draw);
+                transport::in_memory_network::count(counts, fate, ds[i].size);
+                if (fate == transport::datagram_fate::delivered) {
+                    buckets_[w][owner(ds[i].to)].push_back(inbox_entry{static_cast<std::uint32_t>(w), i});
+                }
+            }
+        };
+        // Thread w hands its nodes what arrived for them, in order of sender thread and sending
+        // order (the global sending order), sorted stably by receiver.
+        const auto deliver = [&](std::size_t w, std::size_t arrived_side) {
+            const auto& arrived = captures_[arrived_side];
+            const std::size_t first = lo(w);
+            const std::size_t last = lo(w + 1);
+            auto& box = inboxes_[w];
+            box.offsets.assign(last - first + 1, 0);
+            std::size_t total = 0;
+            for (std::size_t v = 0; v < t; ++v) {
+                for (const auto& e : buckets_[v][w]) {
+                    ++box.offsets[arrived[e.thread].datagrams[e.index].to - first + 1];
+                }
+                total += buckets_[v][w].size();
+            }
+            for (std::size_t i = 1; i < box.offsets.size(); ++i) {
+                box.offsets[i] += box.offsets[i - 1];
+            }
+            box.entries.resize(total);
+            box.fill.assign(box.offsets.begin(), box.offsets.end() - 1);
+            for (std::size_t v = 0; v < t; ++v) {
+                for (const auto& e : buckets_[v][w]) {
+                    box.entries[box.fill[arrived[e.thread].datagrams[e.index].to - first]++] = e;
+                }
+                buckets_[v][w].clear();
+            }
+            transport::in_memory_network::capture_on_this_thread(&captures_[arrived_side ^ 1U][w]);
+            for (std::size_t r = first; r < last; ++r) {
+                for (std::uint32_t k = box.offsets[r - first]; k < box.offsets[r - first + 1]; ++k) {
+                    // The datagrams lie where their senders left them: load a few ahead.
+                    if (k + 4 < total) {
+                        const auto& ahead = arrived[box.entries[k + 4].thread];
+                        const auto bytes = ahead.bytes_of(ahead.datagrams[box.entries[k + 4].index]);
+                        gossip::detail::prefetch(bytes.data(), bytes.size());
+                    }
+                    const auto& from = arrived[box.entries[k].thread];
+                    const auto& d = from.datagrams[box.entries[k].index];
+                    guarded(r, [&] { nodes_[r].on_datagram(address{d.from}, from.bytes_of(d)); });
+                }
+            }
+            transport::in_memory_network::capture_on_this_thread(nullptr);
+        };
         const auto worker = [&](std::size_t w) {
-            const std::size_t lo = n * w / t;
-            const std::size_t hi = n * (w + 1) / t;
             transport::in_memory_network::capture_on_this_thread(&captures_[0][w]);
-            for (std::size_t i = lo; i < hi; ++i) {
+            for (std::size_t i = lo(w); i < lo(w + 1); ++i) {
                 if (network_->is_up(address_of_unchecked(i))) {
                     guarded(i, [&] { nodes_[i].tick(); });
                 }
             }
             transport::in_memory_network::capture_on_this_thread(nullptr);
-            sync.arrive_and_wait();
-            // `more` is set by the barrier's completion (merge), between waves.
-            while (more) { // NOLINT(bugprone-infinite-loop)
-                const auto& arrived = captures_[(wave + 1) % 2];
-                transport::in_memory_network::capture_on_this_thread(&captures_[wave % 2][w]);
-                const std::uint32_t last = inbox_offsets_[hi];
-                for (std::size_t r = lo; r < hi; ++r) {
-                    for (std::uint32_t k = inbox_offsets_[r]; k < inbox_offsets_[r + 1]; ++k) {
-                        // The datagrams lie where their senders left them: load a few ahead.
-                        if (k + 4 < last) {
-                            const auto& ahead = arrived[inbox_[k + 4].thread];
-                            const auto bytes = ahead.bytes_of(ahead.datagrams[inbox_[k + 4].index]);
-                            gossip::detail::prefetch(bytes.data(), bytes.size());
-                        }
-                        const auto& from = arrived[inbox_[k].thread];
-                        const auto& d = from.datagrams[inbox_[k].index];
-                        guarded(r, [&] { nodes_[r].on_datagram(address{d.from}, from.bytes_of(d)); });
-                    }
+            std::size_t mine = 0; // this thread's copy of `side`, flipped in step with it
+            // `more` is set by the barrier's completion, between the two halves of a wave.
+            for (;;) {                  // NOLINT(bugprone-infinite-loop)
+                sync.arrive_and_wait(); // the sends are in
+                guarded(n, [&] { judge(w, mine); });
+                sync.arrive_and_wait(); // judged
+                if (!more) {
+                    break;
                 }
-                transport::in_memory_network::capture_on_this_thread(nullptr);
-                sync.arrive_and_wait();
+                deliver(w, mine);
+                mine ^= 1U;
             }
         };
         {
@@ -593,10 +666,15 @@ private:
     // Synchronous rounds: the two sides of each wave's captured datagrams (one per thread), and
     // the inbox they were sorted into by receiver.
     std::array<std::vector<transport::captured_sends>, 2> captures_;
-    std::vector<std::uint32_t> inbox_offsets_;
-    std::vector<std::uint32_t> fill_;
+    std::vector<std::vector<std::vector<inbox_entry>>> buckets_; // [sender thread][receiver's thread]
+    std::vector<transport::network_statistics> judged_;          // per thread, for one wave
+    struct inbox {
+        std::vector<std::uint32_t> offsets; // per receiver of the thread's range, into entries
+        std::vector<std::uint32_t> fill;
+        std::vector<inbox_entry> entries;
+    };
+    std::vector<inbox> inboxes_; // per thread
     std::vector<inbox_entry> delivered_;
-    std::vector<inbox_entry> inbox_;
 };
 
 } // namespace gossip::sim

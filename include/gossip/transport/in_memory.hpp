@@ -304,25 +304,43 @@ public:
                });
     }
 
-    /// Decides the fate of a captured datagram and counts it, as send() and deliver() would;
-    /// `draw`, a uniform 32-bit value, decides loss in place of the network's random stream.
-    [[nodiscard]] datagram_fate judge(address from, address to, std::size_t size, std::uint32_t draw) noexcept
+    /// The fate of a captured datagram, as send() and deliver() would decide it, counted
+    /// nowhere (several threads may ask at once); `draw`, a uniform 32-bit value, decides loss in
+    /// place of the network's random stream.
+    [[nodiscard]] datagram_fate fate_of(address from, address to, std::uint32_t draw) const noexcept
     {
         if (!reachable(from, to)) {
-            ++stats_.partitioned;
             return datagram_fate::partitioned;
         }
         if (loss_.hit(draw)) {
-            ++stats_.lost;
             return datagram_fate::lost;
         }
         if (!is_up(to)) {
-            ++stats_.to_crashed;
             return datagram_fate::to_crashed;
         }
-        ++stats_.delivered;
-        stats_.bytes_delivered += size;
         return datagram_fate::delivered;
+    }
+
+    /// Counts a fate of `size` bytes into `s`, as the network counts its own.
+    static void count(network_statistics& s, datagram_fate fate, std::size_t size) noexcept
+    {
+        switch (fate) {
+        case datagram_fate::partitioned: ++s.partitioned; break;
+        case datagram_fate::lost: ++s.lost; break;
+        case datagram_fate::to_crashed: ++s.to_crashed; break;
+        case datagram_fate::delivered:
+            ++s.delivered;
+            s.bytes_delivered += size;
+            break;
+        }
+    }
+
+    /// fate_of(), counted in the network's statistics.
+    [[nodiscard]] datagram_fate judge(address from, address to, std::size_t size, std::uint32_t draw) noexcept
+    {
+        const auto fate = fate_of(from, to, draw);
+        count(stats_, fate, size);
+        return fate;
     }
 
     /// Queues a datagram that a capture judged delivered but that could not be handed over in
@@ -335,12 +353,17 @@ public:
               bytes);
     }
 
-    /// Adds what a capture counted at its sends.
-    void add_captured(const network_statistics& s) noexcept
+    /// Adds what captures and judgements counted elsewhere (sent, refused and the fates).
+    void add_judged(const network_statistics& s) noexcept
     {
         stats_.sent += s.sent;
         stats_.bytes_sent += s.bytes_sent;
         stats_.refused += s.refused;
+        stats_.delivered += s.delivered;
+        stats_.bytes_delivered += s.bytes_delivered;
+        stats_.lost += s.lost;
+        stats_.partitioned += s.partitioned;
+        stats_.to_crashed += s.to_crashed;
     }
 
     // --- traffic ----------------------------------------------------------------------------
