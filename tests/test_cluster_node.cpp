@@ -138,6 +138,11 @@ TEST_CASE("cluster_node: call runs on the node's thread, returns its result and 
     CHECK(a.call([&](cluster_node::node_type&) { return std::this_thread::get_id() != caller; }));
     CHECK_THROWS_AS(a.call([](cluster_node::node_type&) -> int { throw std::runtime_error("no"); }),
                     std::runtime_error);
+    // A reference comes back as one, and nothing at all for void.
+    CHECK(&a.call([](cluster_node::node_type& n) -> cluster_node::node_type& { return n; }) == &a.node());
+    int touched = 0;
+    a.call([&](cluster_node::node_type&) { ++touched; });
+    CHECK(touched == 1);
     a.stop();
     CHECK_FALSE(a.running());
     CHECK_THROWS_AS(a.start(), std::logic_error);

@@ -45,13 +45,14 @@
 #include <atomic>
 #include <chrono>
 #include <concepts>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
-#include <future>
 #include <initializer_list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <span>
@@ -393,25 +394,58 @@ public:
             return f(*node_);
         }
         throw_if_exited();
-        auto done = std::make_shared<std::promise<result>>();
-        auto future = done->get_future();
+        // Not a std::promise: its shared state, and the exception in it, could be destroyed on
+        // the node's thread after the caller had rethrown it. Here the result (or exception) is
+        // handed over under a lock once the node's thread holds no reference to it any more, so
+        // everything done to it afterwards happens on the caller's thread.
+        // What f returned: nothing (held as true), a reference (held as a reference_wrapper), or a value.
+        using held =
+            std::conditional_t<std::is_void_v<result>, bool,
+                               std::conditional_t<std::is_reference_v<result>,
+                                                  std::reference_wrapper<std::remove_reference_t<result>>, result>>;
+        struct outcome {
+            std::mutex lock;
+            std::condition_variable ready_signal;
+            bool ready = false;
+            std::exception_ptr error;
+            std::optional<held> value;
+        };
+        auto done = std::make_shared<outcome>();
         loop_->post([&f, done](node_type& n) {
+            std::exception_ptr error;
+            std::optional<held> value;
             try {
                 if constexpr (std::is_void_v<result>) {
                     f(n);
-                    done->set_value();
+                    value.emplace(true);
                 } else {
-                    done->set_value(f(n));
+                    value.emplace(f(n));
                 }
             } catch (...) {
-                done->set_exception(std::current_exception());
+                error = std::current_exception();
             }
+            // Out of the handler: the runtime holds no reference to the exception any more.
+            const std::scoped_lock hold(done->lock);
+            done->error = std::move(error);
+            done->value = std::move(value);
+            done->ready = true;
+            done->ready_signal.notify_all();
         });
+        std::unique_lock hold(done->lock);
         // A loop that fails never runs what was posted: check now and then rather than hang.
-        while (future.wait_for(std::chrono::milliseconds{50}) != std::future_status::ready) {
+        while (!done->ready_signal.wait_for(hold, std::chrono::milliseconds{50}, [&] { return done->ready; })) {
+            hold.unlock();
             throw_if_exited();
+            hold.lock();
         }
-        return future.get();
+        if (done->error) {
+            std::rethrow_exception(std::exchange(done->error, nullptr));
+        }
+        if constexpr (std::is_reference_v<result>) {
+            return static_cast<result>(done->value->get());
+        } else if constexpr (!std::is_void_v<result>) {
+            return std::move(*done->value);
+        }
     }
 
     /// The node itself, for use before start() or after stop() (or from a handler).
