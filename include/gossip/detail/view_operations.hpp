@@ -352,22 +352,41 @@ template <class Address>
     return age_cut{cut, static_cast<std::uint32_t>(k - strictly)};
 }
 
+/// Tells, descriptor by descriptor in view order, whether each is among the k most extreme ages
+/// that `cut` describes: 1 or 0. Arithmetic rather than branches, as ages are random data to a
+/// branch predictor. Keeps count of the ages equal to the cut seen so far, so each descriptor
+/// is asked about once, in order.
+class extreme_marker {
+public:
+    extreme_marker(age_cut cut, extreme e) noexcept
+        : flip_(e == extreme::oldest ? 0U : ~0U), cut_key_(cut.age ^ flip_), at_cut_(cut.at_cut)
+    {
+    }
+
+    [[nodiscard]] std::uint32_t operator()(std::uint32_t age) noexcept
+    {
+        // Youngest first is oldest first on the ages' complements: one comparison for both.
+        const std::uint32_t key = age ^ flip_;
+        const auto is_cut = static_cast<std::uint32_t>(key == cut_key_);
+        const auto take = is_cut & static_cast<std::uint32_t>(seen_at_cut_ < at_cut_);
+        seen_at_cut_ += is_cut;
+        return static_cast<std::uint32_t>(key > cut_key_) | take;
+    }
+
+private:
+    std::uint32_t flip_;
+    std::uint32_t cut_key_;
+    std::uint32_t at_cut_;
+    std::uint32_t seen_at_cut_ = 0;
+};
+
 /// Marks, for each descriptor, whether it is among the k most extreme ages: 1 or 0 in `out`.
-/// Arithmetic rather than branches, as ages are random data to a branch predictor.
 template <class Address>
 void mark_extreme(std::span<const descriptor<Address>> v, age_cut cut, extreme e, std::uint8_t* out) noexcept
 {
-    // Youngest first is oldest first on the ages' complements: one comparison for both.
-    const std::uint32_t flip = e == extreme::oldest ? 0U : ~0U;
-    const std::uint32_t cut_key = cut.age ^ flip;
-    std::uint32_t seen_at_cut = 0;
+    extreme_marker extreme_one(cut, e);
     for (std::size_t i = 0; i < v.size(); ++i) {
-        const std::uint32_t key = v[i].age ^ flip;
-        const auto is_cut = static_cast<std::uint32_t>(key == cut_key);
-        const auto beyond = static_cast<std::uint32_t>(key > cut_key);
-        const auto take = is_cut & static_cast<std::uint32_t>(seen_at_cut < cut.at_cut);
-        seen_at_cut += is_cut;
-        out[i] = static_cast<std::uint8_t>(beyond | take);
+        out[i] = static_cast<std::uint8_t>(extreme_one(v[i].age));
     }
 }
 
@@ -394,19 +413,9 @@ template <class Address>
         return n - 1;
     }
     const auto cut = find_age_cut(std::span<const descriptor<Address>>(data, n), k, e);
-    // mark_extreme's rule, applied as the descriptors are compacted. Nothing moves before the
-    // first one dropped: a descriptor copied onto itself waits for its own store.
-    const std::uint32_t flip = e == extreme::oldest ? 0U : ~0U;
-    const std::uint32_t cut_key = cut.age ^ flip;
-    std::uint32_t seen_at_cut = 0;
-    const auto dropped = [&](std::uint32_t age) {
-        const std::uint32_t key = age ^ flip;
-        const auto is_cut = static_cast<std::uint32_t>(key == cut_key);
-        const auto drop =
-            static_cast<std::uint32_t>(key > cut_key) | (is_cut & static_cast<std::uint32_t>(seen_at_cut < cut.at_cut));
-        seen_at_cut += is_cut;
-        return drop;
-    };
+    // Marked as the descriptors are compacted. Nothing moves before the first one dropped: a
+    // descriptor copied onto itself waits for its own store.
+    extreme_marker dropped(cut, e);
     std::size_t i = 0;
     while (i < n && dropped(data[i].age) == 0) {
         ++i;
@@ -456,14 +465,9 @@ std::size_t prepare_buffer(std::vector<descriptor<Address>>& v, std::size_t coun
         std::fill(old.begin(), old.end(), std::uint8_t{1});
     } else {
         const auto all = std::span<const descriptor<Address>>(v);
-        const auto cut = find_age_cut(all, h, extreme::oldest);
-        std::uint32_t seen_at_cut = 0;
+        extreme_marker oldest(find_age_cut(all, h, extreme::oldest), extreme::oldest);
         for (std::size_t i = 0; i < n; ++i) {
-            const std::uint32_t age = v[i].age;
-            const auto is_cut = static_cast<std::uint32_t>(age == cut.age);
-            const auto is_old = static_cast<std::uint32_t>(age > cut.age) |
-                                (is_cut & static_cast<std::uint32_t>(seen_at_cut < cut.at_cut));
-            seen_at_cut += is_cut;
+            const std::uint32_t is_old = oldest(v[i].age);
             old[i] = static_cast<std::uint8_t>(is_old);
             order[young] = static_cast<std::uint32_t>(i);
             young += 1U - is_old;

@@ -90,7 +90,7 @@ struct captured_sends {
     }
 };
 
-/// What becomes of a captured datagram (in_memory_network::judge).
+/// What becomes of a captured datagram (in_memory_network::fate_of).
 enum class datagram_fate : std::uint8_t { delivered, partitioned, lost, to_crashed };
 
 /// The simulated network that in_memory endpoints send through, with seeded loss, delay,
@@ -333,14 +333,6 @@ public:
             s.bytes_delivered += size;
             break;
         }
-    }
-
-    /// fate_of(), counted in the network's statistics.
-    [[nodiscard]] datagram_fate judge(address from, address to, std::size_t size, std::uint32_t draw) noexcept
-    {
-        const auto fate = fate_of(from, to, draw);
-        count(stats_, fate, size);
-        return fate;
     }
 
     /// Queues a datagram that a capture judged delivered but that could not be handed over in
