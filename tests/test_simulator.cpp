@@ -335,3 +335,52 @@ TEST_CASE("bootstraps on networks smaller than the view still give everyone all 
         CHECK(ten.node(i).view().size() == 9);
     }
 }
+
+namespace {
+
+/// ps::random that cannot be copied, so that run_round() cannot guess its nodes' peers ahead.
+struct random_move_only : ps::random {
+    random_move_only() = default;
+    random_move_only(const random_move_only&) = delete;
+    random_move_only(random_move_only&&) = default;
+    random_move_only& operator=(const random_move_only&) = delete;
+    random_move_only& operator=(random_move_only&&) = default;
+    ~random_move_only() = default;
+};
+
+} // namespace
+
+TEST_CASE("guessing the peers ahead at scale changes nothing: the same views as without")
+{
+    using guessed = test::node<ps::random, vs::blind, pr::push_pull>;
+    using unguessed = test::node<random_move_only, vs::blind, pr::push_pull>;
+    const std::size_t n = simulator<guessed>::look_ahead_from + 100;
+    const auto cfg = test::small_config(6);
+    simulator<guessed> a(n, cfg, 11);
+    simulator<unguessed> b(n, cfg, 11);
+    a.bootstrap(gossip::sim::random_graph{});
+    b.bootstrap(gossip::sim::random_graph{});
+    a.run(2);
+    b.run(2);
+    CHECK(all_views(a) == all_views(b));
+    CHECK(a.network().statistics().sent == b.network().statistics().sent);
+}
+
+TEST_CASE("huge_page_allocator aligns a large array to a huge page and hands small ones to std::allocator")
+{
+    gossip::detail::huge_page_allocator<std::uint64_t> allocator;
+    constexpr std::size_t large = (3U << 20U) / sizeof(std::uint64_t); // 3 MiB
+    std::uint64_t* p = allocator.allocate(large);
+    CHECK(reinterpret_cast<std::uintptr_t>(p) % gossip::detail::huge_page_allocator<std::uint64_t>::huge_page_bytes ==
+          0);
+    for (std::size_t i = 0; i < large; i += 512) {
+        p[i] = i;
+    }
+    CHECK(p[large - large % 512 - 512] == large - large % 512 - 512);
+    allocator.deallocate(p, large);
+    std::uint64_t* q = allocator.allocate(16);
+    q[15] = 7;
+    CHECK(q[15] == 7);
+    allocator.deallocate(q, 16);
+    CHECK_THROWS_AS(static_cast<void>(allocator.allocate(std::size_t{1} << 62U)), std::bad_array_new_length);
+}

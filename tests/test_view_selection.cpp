@@ -266,3 +266,50 @@ TEST_CASE("with healer, prepare draws the buffer uniformly among the young")
         CHECK(sent[id] == 0);
     }
 }
+
+TEST_CASE("a view of more than 255 descriptors, 280 of one age, drops exactly its H oldest, the earlier first")
+{
+    // 280 descriptors of age 5 (more than a byte counts), then 20 of age 9, then the 20 of age
+    // 9 again among them: H = 10 takes the first ten of age 9 in view order.
+    std::vector<descriptor> items;
+    for (std::uint32_t i = 0; i < 300; ++i) {
+        items.push_back(descriptor{address{i + 1}, i >= 140 && i < 160 ? 9U : 5U});
+    }
+    config cfg = test::small_config(300);
+    cfg.healer = 10;
+    cfg.swapper = 0;
+    auto v = make_view(items);
+    std::vector<descriptor> received;
+    for (std::uint32_t i = 0; i < 10; ++i) {
+        received.push_back(descriptor{address{1000 + i}, 0});
+    }
+    merge(gossip::view_selection::generalized{}, v, received, cfg);
+    REQUIRE(v.size() == 300);
+    for (std::uint32_t i = 141; i <= 150; ++i) {
+        CHECK_FALSE(v.contains(address{i}));
+    }
+    for (std::uint32_t i = 151; i <= 160; ++i) {
+        CHECK(v.contains(address{i}));
+    }
+}
+
+TEST_CASE("a view of more than 255 descriptors never sends its H oldest")
+{
+    std::vector<descriptor> items;
+    for (std::uint32_t i = 0; i < 400; ++i) {
+        items.push_back(descriptor{address{i + 1}, i % 40}); // ten of each age 0..39
+    }
+    config cfg = test::small_config(400);
+    cfg.healer = 200; // the ages 20..39
+    for (std::uint64_t seed = 0; seed < 20; ++seed) {
+        auto v = make_view(items);
+        gossip::pcg32 rng(seed);
+        const auto n = gossip::view_selection::generalized{}.prepare(v, 150, cfg, rng);
+        REQUIRE(n == 150);
+        REQUIRE(v.size() == 400);
+        for (std::size_t i = 0; i < n; ++i) {
+            CHECK(v[i].age < 20);
+        }
+        CHECK(ids(v).size() == 400);
+    }
+}

@@ -85,9 +85,10 @@ template <random_source R>
 } // namespace detail
 
 /// A uniform integer in [0, bound), bound > 0, by Lemire's multiply-and-reject method: unbiased,
-/// and the same sequence on every platform.
+/// and the same sequence on every platform. Always inlined: a dozen instructions, drawn dozens of
+/// times per exchange, where a call costs a third as much again.
 template <random_source R>
-[[nodiscard]] constexpr std::uint32_t uniform_below(R& rng, std::uint32_t bound) noexcept
+[[nodiscard, gnu::always_inline]] constexpr std::uint32_t uniform_below(R& rng, std::uint32_t bound) noexcept
 {
     const std::uint64_t product = std::uint64_t{static_cast<std::uint32_t>(rng())} * bound;
     if (static_cast<std::uint32_t>(product) < bound) [[unlikely]] {

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -292,34 +293,57 @@ struct age_cut {
 
 enum class extreme : std::uint8_t { oldest, youngest };
 
+/// The cut for the k most extreme ages when none reaches 63, from a histogram of the ages; or
+/// nothing. `used` marks the buckets in use, which leads from one age in use to the next
+/// without visiting the empty buckets.
+template <class Count, class Address>
+[[nodiscard]] std::optional<age_cut> find_age_cut_by_histogram(std::span<const descriptor<Address>> v, std::size_t k,
+                                                               extreme e)
+{
+    std::array<Count, 64> count{};
+    std::uint64_t used = 0;
+    for (const auto& d : v) {
+        const std::uint32_t bucket = d.age < 63U ? d.age : 63U;
+        ++count[bucket];
+        used |= std::uint64_t{1} << bucket;
+    }
+    if ((used >> 63U) != 0) {
+        return std::nullopt;
+    }
+    std::size_t taken = 0;
+    while (true) {
+        const auto bucket =
+            static_cast<std::uint32_t>(e == extreme::oldest ? 63 - std::countl_zero(used) : std::countr_zero(used));
+        if (taken + count[bucket] >= k) {
+            return age_cut{bucket, static_cast<std::uint32_t>(k - taken)};
+        }
+        taken += count[bucket];
+        used &= ~(std::uint64_t{1} << bucket);
+    }
+}
+
 /// Finds the cut for the k most extreme ages, 0 < k < size. Ages in a view span a few dozen
 /// exchanges, so a 64-bucket histogram finds the cut in one pass; a wider spread falls back to
 /// a selection over a copy.
 template <class Address>
 [[nodiscard]] age_cut find_age_cut(std::span<const descriptor<Address>> v, std::size_t k, extreme e)
 {
-    // One pass counts the ages by value (the last bucket gathers 63 and above) and finds their
-    // range: in a view they seldom reach 63, and then the counts are the histogram itself.
+    // Byte counts for the views of a simulation: a 64-byte histogram, cleared by a store or two
+    // whose bytes the counting then reads straight back (a larger one is cleared by a string
+    // instruction, which the processor cannot forward from: every first count waited for it).
+    const auto by_histogram = v.size() <= 255 ? find_age_cut_by_histogram<std::uint8_t>(v, k, e)
+                                              : find_age_cut_by_histogram<std::uint32_t>(v, k, e);
+    if (by_histogram) {
+        return *by_histogram;
+    }
     std::array<std::uint32_t, 64> count{};
     std::uint32_t lo = v[0].age;
     std::uint32_t hi = v[0].age;
     for (const auto& d : v) {
         lo = std::min(lo, d.age);
         hi = std::max(hi, d.age);
-        ++count[std::min<std::uint32_t>(d.age, 63)];
-    }
-    if (hi < 63) {
-        std::size_t taken = 0;
-        for (std::uint32_t i = lo; i <= hi; ++i) {
-            const std::uint32_t bucket = e == extreme::oldest ? hi - (i - lo) : i;
-            if (taken + count[bucket] >= k) {
-                return age_cut{bucket, static_cast<std::uint32_t>(k - taken)};
-            }
-            taken += count[bucket];
-        }
     }
     if (hi - lo < 64) {
-        count.fill(0);
         for (const auto& d : v) {
             ++count[d.age - lo];
         }
@@ -437,35 +461,21 @@ void remove_extreme_ages(std::vector<descriptor<Address>>& v, std::size_t k, ext
     v.resize(remove_extreme_ages_in(v.data(), v.size(), k, e));
 }
 
-/// Puts `count` descriptors, drawn uniformly from all but the `healer` oldest, at the front of
-/// the view, in random order; the others follow in their previous order. Only when fewer than
-/// `count` are young does the buffer take the rest uniformly from the oldest, as the framework's
-/// "permute, move the oldest H to the end, send the head" does. Returns the buffer's size.
+/// prepare_buffer's steps for 0 < healer <= n, with the scratch space supplied: `old` and
+/// `order` hold n + 1 entries, `out` n + 1 descriptors (the branch-free loops write one slot
+/// past what they keep).
 template <class Address, random_source R>
-std::size_t prepare_buffer(std::vector<descriptor<Address>>& v, std::size_t count, std::size_t healer, R& rng)
+void prepare_buffer_in(descriptor<Address>* v, std::size_t n, std::size_t k, std::size_t h, R& rng, std::uint8_t* old,
+                       std::uint32_t* order, descriptor<Address>* out)
 {
-    const std::size_t n = v.size();
-    const std::size_t h = std::min(healer, n);
-    const std::size_t k = std::min(count, n);
-    if (h == 0) {
-        partial_shuffle(std::span(v), k, rng);
-        return k;
-    }
-    thread_local std::vector<std::uint8_t> old;
-    thread_local std::vector<std::uint32_t> order;
-    thread_local std::vector<descriptor<Address>> out;
-    // One slot more than needed: the branch-free loops below write before they decide to keep.
-    old.resize(n);
-    order.resize(n + 1);
-    out.resize(n + 1);
     // Indices of the young first, then (when the young are too few) of the old, each in view
     // order; marking the old as the young are listed.
     std::size_t young = 0;
     if (h == n) {
-        std::fill(old.begin(), old.end(), std::uint8_t{1});
+        std::fill(old, old + n, std::uint8_t{1});
     } else {
-        const auto all = std::span<const descriptor<Address>>(v);
-        extreme_marker oldest(find_age_cut(all, h, extreme::oldest), extreme::oldest);
+        extreme_marker oldest(find_age_cut(std::span<const descriptor<Address>>(v, n), h, extreme::oldest),
+                              extreme::oldest);
         for (std::size_t i = 0; i < n; ++i) {
             const std::uint32_t is_old = oldest(v[i].age);
             old[i] = static_cast<std::uint8_t>(is_old);
@@ -481,9 +491,9 @@ std::size_t prepare_buffer(std::vector<descriptor<Address>>& v, std::size_t coun
         }
     }
     // When k > young every young index is chosen, and the old ones drawn follow contiguously.
-    partial_shuffle(std::span(order).first(young), k, rng);
+    partial_shuffle(std::span(order, young), k, rng);
     if (k > young) {
-        partial_shuffle(std::span(order).subspan(young, n - young), k - young, rng);
+        partial_shuffle(std::span(order + young, n - young), k - young, rng);
     }
     // The chosen go first; everything else keeps its order. `old` now marks "already placed".
     for (std::size_t j = 0; j < k; ++j) {
@@ -495,7 +505,38 @@ std::size_t prepare_buffer(std::vector<descriptor<Address>>& v, std::size_t coun
         out[placed] = v[i];
         placed += old[i] == 2 ? 0U : 1U;
     }
-    std::copy(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n), v.begin());
+    std::copy(out, out + n, v);
+}
+
+/// Puts `count` descriptors, drawn uniformly from all but the `healer` oldest, at the front of
+/// the view, in random order; the others follow in their previous order. Only when fewer than
+/// `count` are young does the buffer take the rest uniformly from the oldest, as the framework's
+/// "permute, move the oldest H to the end, send the head" does. Returns the buffer's size.
+template <class Address, random_source R>
+std::size_t prepare_buffer(std::vector<descriptor<Address>>& v, std::size_t count, std::size_t healer, R& rng)
+{
+    const std::size_t n = v.size();
+    const std::size_t h = std::min(healer, n);
+    const std::size_t k = std::min(count, n);
+    if (h == 0) {
+        partial_shuffle(std::span(v), k, rng);
+        return k;
+    }
+    if (n < small_merge) {
+        // The views of a simulation: scratch space on the stack, nothing to size or look up.
+        std::array<std::uint8_t, small_merge + 1> old;
+        std::array<std::uint32_t, small_merge + 1> order;
+        std::array<descriptor<Address>, small_merge + 1> out;
+        prepare_buffer_in(v.data(), n, k, h, rng, old.data(), order.data(), out.data());
+        return k;
+    }
+    thread_local std::vector<std::uint8_t> old;
+    thread_local std::vector<std::uint32_t> order;
+    thread_local std::vector<descriptor<Address>> out;
+    old.resize(n + 1);
+    order.resize(n + 1);
+    out.resize(n + 1);
+    prepare_buffer_in(v.data(), n, k, h, rng, old.data(), order.data(), out.data());
     return k;
 }
 
