@@ -641,14 +641,7 @@ private:
     // (never taken: ages do not reach the maximum), which compilers leave scalar: GCC 12
     // vectorises view::increase_age by gathering four ages through the stack with two 8-byte
     // stores and one 16-byte load, which waits on every 4 descriptors for the stores to retire.
-    void age_view() noexcept
-    {
-        for (auto& d : view_.storage()) {
-            if (d.age != std::numeric_limits<std::uint32_t>::max()) {
-                ++d.age;
-            }
-        }
-    }
+    void age_view() noexcept { view_.increase_age(); }
 
     // Our own address out; of an address given twice, the youngest copy stays, where the first
     // copy was. One hash per descriptor; the scan runs only when the filter has seen the hash.
