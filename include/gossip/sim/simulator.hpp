@@ -213,6 +213,7 @@ public:
             if (ahead) {
                 if (k + 4 < n) {
                     prefetch_node(nodes_.data(), order_[k + 4]);
+                    network_->prefetch_state(address{order_[k + 4]});
                 }
                 if (k + 3 < n) {
                     prefetch_view(order_[k + 3]);
@@ -223,6 +224,7 @@ public:
                 peer_next = k + 2 < n ? likely_peer(order_[k + 2]) : no_peer;
                 if (peer_next != no_peer) {
                     prefetch_node(nodes_.data(), peer_next);
+                    network_->prefetch_state(address{peer_next});
                 }
             } else {
                 if (k + 2 < n) {

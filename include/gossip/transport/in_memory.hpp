@@ -5,6 +5,7 @@
 // compacted when mostly dead), so steady-state traffic allocates nothing per message.
 
 #include "../detail/flag_guard.hpp"
+#include "../detail/prefetch.hpp"
 #include "../random.hpp"
 #include "../wire/codec.hpp"
 
@@ -280,6 +281,18 @@ public:
     {
         hint_ = hint;
         hint_context_ = context;
+    }
+
+    /// Starts loading what a datagram to or from `a` will consult (whether it is up, its side of
+    /// a partition): for a simulator that knows ahead whom a turn will involve.
+    void prefetch_state(address a) const noexcept
+    {
+        if (a.index < up_.size()) {
+            detail::prefetch(up_.data() + a.index, 1);
+            if (!group_.empty()) {
+                detail::prefetch(group_.data() + a.index, sizeof(std::uint32_t));
+            }
+        }
     }
 
     void expect_send(address to) const noexcept
