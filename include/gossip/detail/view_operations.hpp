@@ -63,6 +63,17 @@ template <class Address>
 template <class Address, std::size_t Words = 4>
 class presence_filter {
 public:
+    presence_filter() noexcept
+    {
+        // Two words a step: g++ clears that with vector stores, which the inserts' loads can
+        // take their bytes from. Cleared as one block it became a string store (rep stos), which
+        // the processor cannot forward from: each first insert into a word waited for it.
+        for (std::size_t i = 0; i < Words; i += 2) {
+            words_[i] = 0;
+            words_[i + 1 < Words ? i + 1 : i] = 0;
+        }
+    }
+
     void insert(const Address& a) noexcept
     {
         if constexpr (hashable_address<Address>) {
@@ -105,7 +116,7 @@ private:
         return static_cast<std::size_t>((address_hash(a) * 0x9e3779b97f4a7c15ULL) >> (64U - bits));
     }
 
-    std::array<std::uint64_t, Words> words_{};
+    std::array<std::uint64_t, Words> words_;
 };
 
 /// Appends `received`; where an address is already present the younger copy survives, in its
@@ -523,10 +534,12 @@ std::size_t prepare_buffer(std::vector<descriptor<Address>>& v, std::size_t coun
         return k;
     }
     if (n < small_merge) {
-        // The views of a simulation: scratch space on the stack, nothing to size or look up.
+        // The views of a simulation: indices on the stack, nothing to size; descriptors in a
+        // buffer sized once per thread (on the stack, their default values would be written
+        // out on every call).
         std::array<std::uint8_t, small_merge + 1> old;
         std::array<std::uint32_t, small_merge + 1> order;
-        std::array<descriptor<Address>, small_merge + 1> out;
+        thread_local std::vector<descriptor<Address>> out(small_merge + 1);
         prepare_buffer_in(v.data(), n, k, h, rng, old.data(), order.data(), out.data());
         return k;
     }
