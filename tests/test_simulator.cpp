@@ -366,21 +366,23 @@ TEST_CASE("guessing the peers ahead at scale changes nothing: the same views as 
     CHECK(a.network().statistics().sent == b.network().statistics().sent);
 }
 
-TEST_CASE("huge_page_allocator aligns a large array to a huge page and hands small ones to std::allocator")
+TEST_CASE("huge_page_allocator hands out std::allocator's memory, large arrays and small alike")
 {
-    gossip::detail::huge_page_allocator<std::uint64_t> allocator;
-    constexpr std::size_t large = (3U << 20U) / sizeof(std::uint64_t); // 3 MiB
-    std::uint64_t* p = allocator.allocate(large);
-    CHECK(reinterpret_cast<std::uintptr_t>(p) % gossip::detail::huge_page_allocator<std::uint64_t>::huge_page_bytes ==
-          0);
-    for (std::size_t i = 0; i < large; i += 512) {
-        p[i] = i;
+    using allocator_type = gossip::detail::huge_page_allocator<std::uint64_t>;
+    allocator_type allocator;
+    for (const std::size_t n : {std::size_t{16}, allocator_type::huge_pages_from / sizeof(std::uint64_t)}) {
+        std::uint64_t* p = allocator.allocate(n);
+        for (std::size_t i = 0; i < n; i += 509) {
+            p[i] = i;
+        }
+        p[n - 1] = 7;
+        std::uint64_t sum = 0;
+        for (std::size_t i = 0; i < n - 1; i += 509) {
+            sum += p[i] == i ? 1 : 0;
+        }
+        CHECK(sum == (n - 2) / 509 + 1);
+        CHECK(p[n - 1] == 7);
+        allocator.deallocate(p, n);
     }
-    CHECK(p[large - large % 512 - 512] == large - large % 512 - 512);
-    allocator.deallocate(p, large);
-    std::uint64_t* q = allocator.allocate(16);
-    q[15] = 7;
-    CHECK(q[15] == 7);
-    allocator.deallocate(q, 16);
     CHECK_THROWS_AS(static_cast<void>(allocator.allocate(std::size_t{1} << 62U)), std::bad_array_new_length);
 }
