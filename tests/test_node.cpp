@@ -718,10 +718,13 @@ TEST_CASE(
     for (int round = 0; round < 3000; ++round) {
         CAPTURE(round);
         std::vector<entry> v;
-        const std::size_t n = 2 + rng() % 60;
-        // Narrow ages (one pass), ages past 63 within 64 of each other, and a wide spread.
+        // One round in ten past 255 descriptors, where the counts of one age outgrow a byte.
+        const bool large = round % 10 == 9;
+        const std::size_t n = large ? 250 + rng() % 400 : 2 + rng() % 60;
+        // Narrow ages (one pass), ages past 63 within 64 of each other, and a wide spread; a
+        // large view's narrow ages are very narrow, hundreds to an age.
         const std::uint32_t base = round % 3 == 1 ? 100 : 0;
-        const std::uint32_t spread = round % 3 == 2 ? 100000 : (round % 3 == 1 ? 64 : 20);
+        const std::uint32_t spread = round % 3 == 2 ? 100000 : (round % 3 == 1 ? 64 : (large ? 2 : 20));
         for (std::size_t i = 0; i < n; ++i) {
             v.push_back(entry{address{static_cast<std::uint32_t>(i)}, base + rng() % spread});
         }

@@ -354,6 +354,7 @@ TEST_CASE("guessing the peers ahead at scale changes nothing: the same views as 
 {
     using guessed = test::node<ps::random, vs::blind, pr::push_pull>;
     using unguessed = test::node<random_move_only, vs::blind, pr::push_pull>;
+    static_assert(simulator<guessed>::guesses_peers && !simulator<unguessed>::guesses_peers);
     const std::size_t n = simulator<guessed>::look_ahead_from + 100;
     const auto cfg = test::small_config(6);
     simulator<guessed> a(n, cfg, 11);
@@ -384,5 +385,5 @@ TEST_CASE("huge_page_allocator hands out std::allocator's memory, large arrays a
         CHECK(p[n - 1] == 7);
         allocator.deallocate(p, n);
     }
-    CHECK_THROWS_AS(static_cast<void>(allocator.allocate(std::size_t{1} << 62U)), std::bad_array_new_length);
+    CHECK_THROWS(static_cast<void>(allocator.allocate(std::size_t{1} << 62U)));
 }

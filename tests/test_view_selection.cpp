@@ -313,3 +313,25 @@ TEST_CASE("a view of more than 255 descriptors never sends its H oldest")
         CHECK(ids(v).size() == 400);
     }
 }
+
+TEST_CASE("ages are counted exactly past 255 of one age: the buffer takes the young beyond 280 old ones")
+{
+    // 280 descriptors of age 9, then 20 of age 5. H = 290: the 280 and the first ten of age 5
+    // are the oldest, and the buffer of ten is the last ten, whatever the draws.
+    std::vector<descriptor> items;
+    for (std::uint32_t i = 0; i < 300; ++i) {
+        items.push_back(descriptor{address{i + 1}, i < 280 ? 9U : 5U});
+    }
+    config cfg = test::small_config(300);
+    cfg.healer = 290;
+    for (std::uint64_t seed = 0; seed < 5; ++seed) {
+        auto v = make_view(items);
+        gossip::pcg32 rng(seed);
+        REQUIRE(gossip::view_selection::generalized{}.prepare(v, 10, cfg, rng) == 10);
+        std::set<std::uint32_t> sent;
+        for (std::size_t i = 0; i < 10; ++i) {
+            sent.insert(v[i].address.index);
+        }
+        CHECK(sent == std::set<std::uint32_t>{291, 292, 293, 294, 295, 296, 297, 298, 299, 300});
+    }
+}

@@ -51,8 +51,9 @@ public:
     }
 
 private:
-    // A request for the whole pages inside [p, p + bytes). A block this large comes fresh from
-    // the kernel, untouched but for its first page, so the pages are huge from their first use.
+    // A request for the whole pages inside [p, p + bytes). A block this large usually comes
+    // fresh from the kernel, untouched but for its first page, and then its pages are huge from
+    // their first use; a block the heap reuses keeps the pages it has.
     static void advise_huge_pages(void* p, std::size_t bytes) noexcept
     {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
