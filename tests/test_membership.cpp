@@ -758,3 +758,48 @@ TEST_CASE("membership: impossible options are refused with the reason")
     CHECK_THROWS_WITH_AS(table{o}, doctest::Contains("reserved"), std::invalid_argument);
     CHECK(gossip::payload::check(membership_options{}) == std::nullopt);
 }
+
+TEST_CASE("a section's entries are taken the same in any order: a wrapped window with the writer's own entry first, "
+          "or shuffled")
+{
+    // Whatever the order on the wire, the reader's table is the one a section in address order
+    // gives: the fast path (two ascending runs and the writer's entry) and the sort must agree.
+    gossip::pcg32 rng(77);
+    for (int trial = 0; trial < 300; ++trial) {
+        CAPTURE(trial);
+        const std::size_t n = 3 + rng() % 40;
+        std::vector<entry> sorted;
+        std::uint32_t address = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            address += 1 + rng() % 5; // ascending, distinct; 0 is the reader
+            sorted.push_back(entry{address, 1 + rng() % 3, rng() % 1000, 0});
+        }
+        // The writer is one of them, listed first; the others follow as a window starting at a
+        // random place and wrapping around, or (one trial in four) in any order.
+        const std::size_t writer = rng() % n;
+        std::vector<entry> rest;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (i != writer) {
+                rest.push_back(sorted[i]);
+            }
+        }
+        if (trial % 4 == 3) {
+            gossip::shuffle(std::span(rest), rng);
+        } else {
+            std::rotate(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(rng() % rest.size()), rest.end());
+        }
+        std::vector<entry> wire{sorted[writer]};
+        wire.insert(wire.end(), rest.begin(), rest.end());
+
+        table expected = started(0);
+        table got = started(0);
+        REQUIRE(feed(expected, raw(sorted)));
+        REQUIRE(feed(got, raw(wire)));
+        REQUIRE(got.members().size() == n);
+        for (std::size_t i = 0; i < n; ++i) {
+            CHECK(got.members()[i].address == expected.members()[i].address);
+            CHECK(got.members()[i].generation == expected.members()[i].generation);
+            CHECK(got.members()[i].heartbeat == expected.members()[i].heartbeat);
+        }
+    }
+}
