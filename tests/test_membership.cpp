@@ -790,9 +790,17 @@ TEST_CASE("a section's entries are taken the same in any order: a wrapped window
         }
         std::vector<entry> wire{sorted[writer]};
         wire.insert(wire.end(), rest.begin(), rest.end());
+        // One trial in five, the writer also speaks of the reader (address 0), anywhere.
+        if (trial % 5 == 1) {
+            const entry about_reader{0, 2'000'000'000, 1 + rng() % 9, 0};
+            sorted.insert(sorted.begin(), about_reader);
+            wire.insert(wire.begin() + static_cast<std::ptrdiff_t>(rng() % (wire.size() + 1)), about_reader);
+        }
 
         table expected = started(0);
         table got = started(0);
+        expected.on_period(1s);
+        got.on_period(1s);
         REQUIRE(feed(expected, raw(sorted)));
         REQUIRE(feed(got, raw(wire)));
         REQUIRE(got.members().size() == n);
@@ -801,5 +809,42 @@ TEST_CASE("a section's entries are taken the same in any order: a wrapped window
             CHECK(got.members()[i].generation == expected.members()[i].generation);
             CHECK(got.members()[i].heartbeat == expected.members()[i].heartbeat);
         }
+        CHECK(got.statistics() == expected.statistics());
+        CHECK(got.generation() == expected.generation());
+        CHECK(got.statistics().refuted == (trial % 5 == 1 ? 1U : 0U));
+    }
+}
+
+TEST_CASE("membership: a section that lists an address twice is refused wherever the two entries stand")
+{
+    // Sections shaped as writers send them (the writer's entry, then a window that may wrap),
+    // and shuffled ones, each with one entry repeated at a random place: the repeat may fall
+    // in either run, straddle them, or repeat the writer's own entry.
+    gossip::pcg32 rng(78);
+    for (int trial = 0; trial < 300; ++trial) {
+        CAPTURE(trial);
+        const std::size_t n = 2 + rng() % 40;
+        std::vector<entry> wire;
+        std::uint32_t address = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            address += 1 + rng() % 5;
+            wire.push_back(entry{address, 1, rng() % 1000, 0});
+        }
+        if (trial % 4 == 3) {
+            gossip::shuffle(std::span(wire), rng);
+        } else {
+            std::rotate(wire.begin() + 1, wire.begin() + 1 + static_cast<std::ptrdiff_t>(rng() % (n - 1)), wire.end());
+            std::swap(wire[0], wire[rng() % n]);
+        }
+        auto repeat = wire[rng() % n];
+        repeat.heartbeat += rng() % 2; // the same address, at the same or another version
+        wire.insert(wire.begin() + static_cast<std::ptrdiff_t>(rng() % (n + 1)), repeat);
+
+        table t = started(0);
+        t.on_period(1s);
+        const auto before = t.statistics();
+        CHECK_FALSE(feed(t, raw(wire)));
+        CHECK(t.members().empty());
+        CHECK(t.statistics() == before);
     }
 }

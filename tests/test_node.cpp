@@ -552,11 +552,26 @@ void check_append_fresh(const std::vector<Address>& pool, std::uint64_t seed)
         auto merged = view;
         gossip::detail::append_fresh(merged, std::span<const entry>(received));
         REQUIRE(merged == scanned);
-        // The raw form that merge_view takes for small views, repeats in the view included.
+        // The raw form that merge_view takes for small views, repeats in the view included, and
+        // the two searches it chooses between: they also agree on what was found.
         std::vector<entry> raw(view.size() + received.size());
         std::copy(view.begin(), view.end(), raw.begin());
+        auto by_filter = raw;
+        auto by_table = raw;
         raw.resize(gossip::detail::append_fresh_small(raw.data(), view.size(), std::span<const entry>(received)));
         REQUIRE(raw == scanned);
+        std::size_t found_by_filter = 0;
+        std::size_t found_by_table = 0;
+        by_filter.resize(
+            gossip::detail::append_fresh_in<gossip::detail::presence_filter<Address, 16>>(by_filter.data(), view.size(),
+                                                                                          std::span<const entry>(
+                                                                                              received),
+                                                                                          found_by_filter));
+        by_table.resize(gossip::detail::append_fresh_table_in(by_table.data(), view.size(),
+                                                              std::span<const entry>(received), found_by_table));
+        REQUIRE(by_filter == scanned);
+        REQUIRE(by_table == scanned);
+        REQUIRE(found_by_table == found_by_filter);
     }
 }
 
@@ -609,6 +624,38 @@ TEST_CASE("append_fresh's hash index gives what the plain scan gives, for both a
     }
     udp.push_back(udp_address::loopback_v6(7000));
     check_append_fresh(udp, 32);
+}
+
+TEST_CASE("append_fresh's table of indices gives what the plain scan gives when full to its bound")
+{
+    // View and sample fill all small_merge places of the table, most of the sample present: long
+    // probe runs, each replaced descriptor's tombstone, and the stamps going round between calls.
+    using entry = gossip::descriptor<udp_address>;
+    gossip::pcg32 rng(33);
+    const auto at = [](std::uint32_t i) {
+        return udp_address::v4({10, 1, static_cast<std::uint8_t>(i >> 8U), static_cast<std::uint8_t>(i)}, 7000);
+    };
+    for (int round = 0; round < 400; ++round) {
+        CAPTURE(round);
+        const std::size_t n0 = 150 + rng() % 90;
+        std::vector<entry> view;
+        for (std::size_t i = 0; i < n0; ++i) {
+            view.push_back(entry{at(static_cast<std::uint32_t>(i * 3)), rng() % 9});
+        }
+        std::vector<entry> received;
+        for (std::size_t i = n0; i < gossip::detail::small_merge; ++i) {
+            const auto id = static_cast<std::uint32_t>(rng() % 4 == 0 ? 1000 + i : (rng() % n0) * 3);
+            received.push_back(entry{at(id), rng() % 9});
+        }
+        auto scanned = view;
+        gossip::detail::append_fresh_scan(scanned, std::span<const entry>(received));
+        std::vector<entry> by_table(gossip::detail::small_merge);
+        std::copy(view.begin(), view.end(), by_table.begin());
+        std::size_t found = 0;
+        by_table.resize(
+            gossip::detail::append_fresh_table_in(by_table.data(), n0, std::span<const entry>(received), found));
+        REQUIRE(by_table == scanned);
+    }
 }
 
 TEST_CASE("merge_view's small-view path selects what the steps of view.select give one by one")

@@ -428,32 +428,46 @@ public:
             return false;
         }
         incoming_.resize(count);
+        // On a copy of the reader: the entries' stores cannot touch a local, so its position
+        // stays in a register, where through the reference every store had to be read back.
+        wire::reader in = r;
         std::uint64_t generation = 0;
         std::uint64_t heartbeat = 0;
-        for (auto& e : incoming_) {
-            if (!wire::codec<Address>::read(r, e.address)) {
+        // Where the entries after the first stop ascending (see sort_incoming), noted as they are
+        // read, while the previous address is still at hand.
+        std::size_t descents = 0;
+        std::size_t wrap = count;
+        for (std::size_t i = 0; i < count; ++i) {
+            auto& e = incoming_[i];
+            if (!wire::codec<Address>::read(in, e.address)) {
                 return false;
             }
-            generation += wire::unzigzag(wire::read_varint(r));
-            heartbeat += wire::unzigzag(wire::read_varint_flagged(r, e.left));
-            if (!r.ok() || generation == std::numeric_limits<std::uint64_t>::max()) {
+            generation += wire::unzigzag(wire::read_varint(in));
+            heartbeat += wire::unzigzag(wire::read_varint_flagged(in, e.left));
+            if (!in.ok() || generation == std::numeric_limits<std::uint64_t>::max()) {
                 return false;
             }
             e.generation = generation;
             e.heartbeat = heartbeat;
+            if (i >= 2 && !(incoming_[i - 1].address < e.address)) {
+                ++descents;
+                wrap = i;
+            }
         }
+        r = in;
         if (!r.ok() || r.remaining() != 0) {
             return false;
         }
         // In address order, to find repeats and to merge new members in one pass; an honest
         // sender lists an address once.
-        sort_incoming();
-        const auto repeat =
-            std::adjacent_find(incoming_.begin(), incoming_.end(),
-                               [](const incoming_entry& a, const incoming_entry& b) { return a.address == b.address; });
-        if (repeat != incoming_.end()) {
+        if (!sort_incoming(descents, wrap)) {
             return false;
         }
+        // This node's own entry, if the writer listed it: found once, rather than compared with
+        // every entry.
+        const auto own = std::lower_bound(incoming_.begin(), incoming_.end(), self_,
+                                          [](const incoming_entry& e, const Address& a) { return e.address < a; });
+        const incoming_entry* const own_entry = own != incoming_.end() && own->address == self_ ? &*own : nullptr;
 
         ++stats_.sections_received;
         stats_.entries_received += count;
@@ -463,7 +477,7 @@ public:
         auto from = table_.begin();
         for (auto& e : incoming_) {
             e.fresh = false;
-            if (e.address == self_) {
+            if (&e == own_entry) {
                 claim_about_self(e);
                 continue;
             }
@@ -472,7 +486,14 @@ public:
                 from != table_.end() && from->address == e.address ? from : lower_bound_from(from, e.address);
             from = it;
             if (it != table_.end() && it->address == e.address) {
-                merge(*it, e);
+                // Most entries repeat what the table holds, or are older: settled here, without
+                // the call that applies a newer one.
+                const auto order = version(e) <=> version(*it);
+                if (std::is_gt(order)) {
+                    apply_newer(*it, e);
+                } else {
+                    stats_.stale_ignored += std::is_lt(order) ? 1 : 0;
+                }
                 ++from;
             } else if (table_.size() + fresh >= options_.max_members) {
                 ++stats_.dropped_table_full;
@@ -551,40 +572,34 @@ private:
         return std::lower_bound(low, high, a, [](const member_type& m, const Address& key) { return m.address < key; });
     }
 
-    // Sorts incoming_ by address. A writer lists its own entry and then a window of its table in
-    // address order that may wrap around: the rest is ascending, or two ascending runs whose
-    // second lies wholly below the first. That order is put right with two rotations, in
-    // linear time and in place; any other is sorted. Of distinct addresses, either way gives the
-    // one ascending order; repeats are refused after, whatever their order.
-    void sort_incoming()
+    // Sorts incoming_ by address; false if an address repeats. A writer lists its own entry and
+    // then a window of its table in address order that may wrap around: the rest is ascending,
+    // or two ascending runs whose second lies wholly below the first. That order is put right
+    // with two rotations, in linear time and in place, and it has a repeat only if the first
+    // entry's address is among the rest; any other order is sorted and then searched for
+    // repeats. read() counts the places after the second entry where an address is not above
+    // the one before (`descents`) and gives the last one (`wrap`).
+    [[nodiscard]] bool sort_incoming(std::size_t descents, std::size_t wrap)
     {
         const auto below = [](const incoming_entry& a, const incoming_entry& b) { return a.address < b.address; };
         const auto first = incoming_.begin();
         const auto last = incoming_.end();
-        if (last - first < 3) {
+        if (last - first < 3 || descents > 1 || (descents == 1 && !(last[-1].address < first[1].address))) {
             std::sort(first, last, below);
-            return;
+            return std::adjacent_find(first, last, [](const incoming_entry& a, const incoming_entry& b) {
+                       return a.address == b.address;
+                   }) == last;
         }
-        auto wrap = last; // where the second run starts, if any
-        for (auto i = first + 2; i != last; ++i) {
-            if (!(i[-1].address < i->address)) {
-                if (wrap != last) {
-                    std::sort(first, last, below);
-                    return;
-                }
-                wrap = i;
-            }
+        if (descents == 1) {
+            std::rotate(first + 1, first + static_cast<std::ptrdiff_t>(wrap), last);
         }
-        if (wrap != last) {
-            if (!(last[-1].address < first[1].address)) {
-                std::sort(first, last, below);
-                return;
-            }
-            std::rotate(first + 1, wrap, last);
-        }
-        // The rest ascends: the first entry goes where it belongs among it.
+        // The rest ascends strictly: the first entry goes where it belongs among it.
         const auto at = std::lower_bound(first + 1, last, *first, below);
+        if (at != last && at->address == first->address) {
+            return false;
+        }
         std::rotate(first, first + 1, at);
+        return true;
     }
 
     void stamp(member_type& m) const noexcept
@@ -649,13 +664,9 @@ private:
         }
     }
 
-    void merge(member_type& m, const incoming_entry& e)
+    // Takes e's version, which is newer than m's, and reports what changed.
+    void apply_newer(member_type& m, const incoming_entry& e)
     {
-        const auto order = version(e) <=> version(m);
-        if (std::is_lteq(order)) {
-            stats_.stale_ignored += std::is_lt(order) ? 1 : 0;
-            return;
-        }
         ++stats_.updates;
         const auto before = m.status;
         const auto before_generation = m.generation;

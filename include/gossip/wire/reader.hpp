@@ -37,6 +37,21 @@ public:
         return ok_ ? in_.subspan(offset_) : std::span<const std::byte>{};
     }
 
+    /// Consumes the next byte into `out` if there is one and it is below `limit`; else consumes
+    /// nothing, leaves the reader as it was, and answers false. The one-byte case of a varint.
+    [[nodiscard]] [[gnu::always_inline]] bool next_below(std::uint8_t limit, std::uint8_t& out) noexcept
+    {
+        if (ok_ && offset_ < in_.size()) {
+            const auto b = static_cast<std::uint8_t>(in_[offset_]);
+            if (b < limit) {
+                out = b;
+                ++offset_;
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// Consumes n bytes, as bytes(n) does, without handing them out.
     void skip(std::size_t n) noexcept { (void)take(n); }
 

@@ -43,8 +43,9 @@ inline void write_varint(writer& w, std::uint64_t v) noexcept
     w.u8(static_cast<std::uint8_t>(v));
 }
 
-/// Reads a LEB128 value; on a malformed one, yields 0 and fails the reader.
-[[nodiscard]] inline std::uint64_t read_varint(reader& r) noexcept
+/// read_varint() for any length, as a loop; read_varint() takes one byte itself and calls it for
+/// longer values only, so that callers do not inline the loop.
+[[nodiscard]] inline std::uint64_t read_varint_loop(reader& r) noexcept
 {
     std::uint64_t v = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
@@ -66,6 +67,18 @@ inline void write_varint(writer& w, std::uint64_t v) noexcept
     return 0;
 }
 
+/// Reads a LEB128 value; on a malformed one, yields 0 and fails the reader. Forced inline for
+/// its one-byte case, the usual one (a small count, a difference of zero), which costs a
+/// compare and a load; longer ones take the loop.
+[[nodiscard]] [[gnu::always_inline]] inline std::uint64_t read_varint(reader& r) noexcept
+{
+    std::uint8_t byte = 0;
+    if (r.next_below(0x80U, byte)) {
+        return byte;
+    }
+    return read_varint_loop(r);
+}
+
 /// Appends v with one flag bit: the first byte holds the flag and v's low six bits, the rest of v
 /// follows in LEB128 (so 0-63 take one byte, and a 64-bit value with its flag at most 10).
 inline void write_varint_flagged(writer& w, std::uint64_t v, bool flag) noexcept
@@ -80,8 +93,8 @@ inline void write_varint_flagged(writer& w, std::uint64_t v, bool flag) noexcept
     write_varint(w, high);
 }
 
-/// Reads what write_varint_flagged() wrote; on a malformed value, yields 0 and fails the reader.
-[[nodiscard]] inline std::uint64_t read_varint_flagged(reader& r, bool& flag) noexcept
+/// read_varint_flagged() for any length; see read_varint_loop().
+[[nodiscard]] inline std::uint64_t read_varint_flagged_loop(reader& r, bool& flag) noexcept
 {
     const std::uint8_t first = r.u8();
     flag = (first & 1U) != 0;
@@ -99,6 +112,18 @@ inline void write_varint_flagged(writer& w, std::uint64_t v, bool flag) noexcept
         return 0;
     }
     return v;
+}
+
+/// Reads what write_varint_flagged() wrote; on a malformed value, yields 0 and fails the reader.
+/// Forced inline for its one-byte case, as read_varint().
+[[nodiscard]] [[gnu::always_inline]] inline std::uint64_t read_varint_flagged(reader& r, bool& flag) noexcept
+{
+    std::uint8_t first = 0;
+    if (r.next_below(0x80U, first)) {
+        flag = (first & 1U) != 0;
+        return first >> 1U;
+    }
+    return read_varint_flagged_loop(r, flag);
 }
 
 } // namespace gossip::wire
