@@ -848,3 +848,72 @@ TEST_CASE("membership: a section that lists an address twice is refused wherever
         CHECK(t.statistics() == before);
     }
 }
+
+TEST_CASE("membership over udp_address: a section is read as written, whatever the size of its numbers, and every cut "
+          "of it is refused")
+{
+    // udp_address's codec reads in place, so entries whose differences take a byte each are read
+    // on a path of their own: sections mix those with longer numbers, leaves and IPv6 entries.
+    using udp_address = gossip::transport::udp_address;
+    using udp_table = gossip::payload::membership<udp_address>;
+    struct udp_entry {
+        udp_address address;
+        std::uint64_t generation;
+        std::uint64_t heartbeat;
+        bool left;
+    };
+    gossip::pcg32 rng(79);
+    for (int trial = 0; trial < 200; ++trial) {
+        CAPTURE(trial);
+        std::vector<udp_entry> entries;
+        const std::size_t n = 1 + rng() % 30;
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto id = static_cast<std::uint8_t>(10 + i);
+            const udp_address a = rng() % 5 == 0
+                                      ? udp_address::v6({0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, id}, 7000)
+                                      : udp_address::v4({10, 0, 0, id}, 7000);
+            const auto spread = [&] { return rng() % 3 == 0 ? std::uint64_t{rng()} << 20U : rng() % 40; };
+            entries.push_back(udp_entry{a, 1'000 + spread(), spread(), rng() % 7 == 0});
+        }
+        std::vector<std::byte> bytes(2 + n * 40);
+        gossip::wire::writer w{std::span(bytes)};
+        w.u16(static_cast<std::uint16_t>(n));
+        std::uint64_t generation = 0;
+        std::uint64_t heartbeat = 0;
+        for (const auto& e : entries) {
+            gossip::wire::codec<udp_address>::write(w, e.address);
+            gossip::wire::write_varint(w, gossip::wire::zigzag(e.generation - generation));
+            gossip::wire::write_varint_flagged(w, gossip::wire::zigzag(e.heartbeat - heartbeat), e.left);
+            generation = e.generation;
+            heartbeat = e.heartbeat;
+        }
+        REQUIRE(w.ok());
+        bytes.resize(w.size());
+
+        const auto fresh = [] {
+            udp_table t;
+            t.start(gossip::payload_context<udp_address>{udp_address::v4({10, 0, 0, 1}, 7000), 1});
+            t.on_period(1s);
+            return t;
+        };
+        for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+            auto t = fresh();
+            const auto before = t.statistics();
+            // A copy of exactly the cut, so that a read past it is a read past the allocation.
+            const std::vector<std::byte> part(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut));
+            CHECK_FALSE(test::feed(t, part, message_kind::request));
+            CHECK(t.members().empty());
+            CHECK(t.statistics() == before);
+        }
+        auto t = fresh();
+        REQUIRE(test::feed(t, bytes, message_kind::request));
+        std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.address < b.address; });
+        REQUIRE(t.members().size() == n);
+        for (std::size_t i = 0; i < n; ++i) {
+            CHECK(t.members()[i].address == entries[i].address);
+            CHECK(t.members()[i].generation == entries[i].generation);
+            CHECK(t.members()[i].heartbeat == entries[i].heartbeat);
+            CHECK((t.members()[i].status == member_status::left) == entries[i].left);
+        }
+    }
+}

@@ -444,20 +444,9 @@ struct codec<transport::udp_address> {
     [[gnu::always_inline]] static bool read(reader& r, transport::udp_address& a) noexcept
     {
         // The common case in one bounds check: a whole IPv4 address (7 bytes) or IPv6 one (19).
-        const auto in = r.rest();
-        if (!in.empty()) {
-            const auto family = static_cast<std::uint8_t>(in[0]);
-            if (family == 4 && in.size() >= 7) {
-                set(a, transport::udp_address::family::v4, v4_word(in.data() + 1), 0, in.data() + 5);
-                r.skip(7);
-                return true;
-            }
-            if (family == 6 && in.size() >= 19) {
-                set(a, transport::udp_address::family::v6, load_word(in.data() + 1), load_word(in.data() + 9),
-                    in.data() + 17);
-                r.skip(19);
-                return true;
-            }
+        if (const std::size_t n = read_in_place(r.rest(), a); n != 0) {
+            r.skip(n);
+            return true;
         }
         // Anything else fails, as field-by-field reading fails it: a bad family leaves the reader
         // ok (the address is bad), a short one fails the reader (truncated).
@@ -468,6 +457,26 @@ struct codec<transport::udp_address> {
         (void)r.bytes(family == 4 ? 4 : 16);
         (void)r.u16();
         return false;
+    }
+
+    /// read() from raw bytes: 7 (IPv4) or 19 (IPv6), or 0 where read() fails.
+    [[nodiscard]] [[gnu::always_inline]] static std::size_t read_in_place(std::span<const std::byte> in,
+                                                                          transport::udp_address& a) noexcept
+    {
+        if (in.empty()) {
+            return 0;
+        }
+        const auto family = static_cast<std::uint8_t>(in[0]);
+        if (family == 4 && in.size() >= 7) {
+            set(a, transport::udp_address::family::v4, v4_word(in.data() + 1), 0, in.data() + 5);
+            return 7;
+        }
+        if (family == 6 && in.size() >= 19) {
+            set(a, transport::udp_address::family::v6, load_word(in.data() + 1), load_word(in.data() + 9),
+                in.data() + 17);
+            return 19;
+        }
+        return 0;
     }
 
 private:

@@ -66,6 +66,16 @@ concept encodable = requires(writer& w, reader& r, const T& in, T& out) {
 }
 
 // clang-format off
+/// A codec that can also read from raw bytes: `read_in_place(in, v)` gives the bytes read, or 0
+/// where read() would fail (read() then says how). Optional: a parser that checks a whole record
+/// for room at once (a membership entry) takes the value without the reader's checks per field.
+template <class T>
+concept in_place_codec = encodable<T> && requires(std::span<const std::byte> in, T& into) {
+    { codec<T>::read_in_place(in, into) } -> std::same_as<std::size_t>;
+};
+// clang-format on
+
+// clang-format off
 /// A codec whose encoding always takes max_size bytes and that can also store and load in
 /// place: `store(at, v)` and `load(at, v) -> bool` on max_size bytes, as write and read would.
 /// Optional: a list of such values (a view's descriptors) is then checked once for room rather
