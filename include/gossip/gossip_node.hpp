@@ -651,12 +651,25 @@ private:
         descriptor_type* data = sample.data();
         const std::size_t n = sample.size();
         std::size_t kept = 0;
+        // One hash per descriptor, which spares most comparisons with this node's address and
+        // then feeds the filter.
+        std::uint64_t self_hash = 0;
+        if constexpr (detail::hashable_address<address_type>) {
+            self_hash = detail::address_hash(self);
+        }
         for (std::size_t i = 0; i < n; ++i) {
             const auto& d = data[i];
-            if (d.address == self) {
+            bool maybe_repeat = true;
+            if constexpr (detail::hashable_address<address_type>) {
+                const std::uint64_t h = detail::address_hash(d.address);
+                if (h == self_hash && d.address == self) {
+                    continue;
+                }
+                maybe_repeat = seen.test_and_insert_hash(h);
+            } else if (d.address == self) {
                 continue;
             }
-            if (seen.test_and_insert(d.address)) {
+            if (maybe_repeat) {
                 descriptor_type* const last = data + kept;
                 descriptor_type* const it =
                     std::find_if(data, last, [&](const auto& e) { return e.address == d.address; });

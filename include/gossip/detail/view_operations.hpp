@@ -96,24 +96,31 @@ public:
     [[nodiscard]] bool test_and_insert(const Address& a) noexcept
     {
         if constexpr (hashable_address<Address>) {
-            const auto b = bit(a);
-            auto& word = words_[b >> 6U];
-            const std::uint64_t mask = std::uint64_t{1} << (b & 63U);
-            const bool was = (word & mask) != 0;
-            word |= mask;
-            return was;
+            return test_and_insert_hash(address_hash(a));
         } else {
             return true;
         }
+    }
+
+    /// test_and_insert() for an address whose address_hash() the caller has.
+    [[nodiscard]] bool test_and_insert_hash(std::uint64_t h) noexcept
+    {
+        const auto b = bit_of(h);
+        auto& word = words_[b >> 6U];
+        const std::uint64_t mask = std::uint64_t{1} << (b & 63U);
+        const bool was = (word & mask) != 0;
+        word |= mask;
+        return was;
     }
 
 private:
     static_assert(Words >= 1 && (Words & (Words - 1)) == 0, "a power of two of 64-bit words");
     static constexpr unsigned bits = static_cast<unsigned>(std::countr_zero(Words * 64));
 
-    static std::size_t bit(const Address& a) noexcept
+    static std::size_t bit(const Address& a) noexcept { return bit_of(address_hash(a)); }
+    static std::size_t bit_of(std::uint64_t h) noexcept
     {
-        return static_cast<std::size_t>((address_hash(a) * 0x9e3779b97f4a7c15ULL) >> (64U - bits));
+        return static_cast<std::size_t>((h * 0x9e3779b97f4a7c15ULL) >> (64U - bits));
     }
 
     std::array<std::uint64_t, Words> words_;
