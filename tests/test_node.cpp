@@ -642,6 +642,13 @@ TEST_CASE("append_fresh's table of indices gives what the plain scan gives when 
         for (std::size_t i = 0; i < n0; ++i) {
             view.push_back(entry{at(static_cast<std::uint32_t>(i * 3)), rng() % 9});
         }
+        // One round in four, the view repeats some of its addresses (the scan's order of copies
+        // must hold along long probe runs too).
+        if (round % 4 == 0) {
+            for (int k = 0; k < 20; ++k) {
+                view[rng() % n0].address = view[rng() % n0].address;
+            }
+        }
         std::vector<entry> received;
         for (std::size_t i = n0; i < gossip::detail::small_merge; ++i) {
             const auto id = static_cast<std::uint32_t>(rng() % 4 == 0 ? 1000 + i : (rng() % n0) * 3);
@@ -651,10 +658,19 @@ TEST_CASE("append_fresh's table of indices gives what the plain scan gives when 
         gossip::detail::append_fresh_scan(scanned, std::span<const entry>(received));
         std::vector<entry> by_table(gossip::detail::small_merge);
         std::copy(view.begin(), view.end(), by_table.begin());
-        std::size_t found = 0;
-        by_table.resize(
-            gossip::detail::append_fresh_table_in(by_table.data(), n0, std::span<const entry>(received), found));
+        auto by_filter = by_table;
+        std::size_t found_by_table = 0;
+        std::size_t found_by_filter = 0;
+        by_table.resize(gossip::detail::append_fresh_table_in(by_table.data(), n0, std::span<const entry>(received),
+                                                              found_by_table));
+        by_filter.resize(
+            gossip::detail::append_fresh_in<gossip::detail::presence_filter<udp_address, 16>>(by_filter.data(), n0,
+                                                                                              std::span<const entry>(
+                                                                                                  received),
+                                                                                              found_by_filter));
         REQUIRE(by_table == scanned);
+        REQUIRE(by_filter == scanned);
+        REQUIRE(found_by_table == found_by_filter);
     }
 }
 

@@ -389,8 +389,11 @@ template <class Address>
     assert(n0 + received.size() <= small_merge);
     thread_local bool many_present = false;
     std::size_t found = 0;
-    const std::size_t n = many_present ? append_fresh_table_in(out, n0, received, found)
-                                       : append_fresh_in<presence_filter<Address, 16>>(out, n0, received, found);
+    // The table holds small_merge descriptors at most (one slot stays empty, and indices take a
+    // byte); past that only the filter and scan are right, however the caller got there.
+    const bool table = many_present && n0 + received.size() <= small_merge;
+    const std::size_t n = table ? append_fresh_table_in(out, n0, received, found)
+                                : append_fresh_in<presence_filter<Address, 16>>(out, n0, received, found);
     many_present = found * 4 > received.size();
     return n;
 }

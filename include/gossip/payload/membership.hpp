@@ -517,7 +517,7 @@ private:
     // Usually both differences take a byte: then, with a codec that reads in place, the entry
     // is checked for room once and read without the reader's checks per field.
     [[gnu::always_inline]] static bool read_entry(wire::reader& in, incoming_entry& e, std::uint64_t& generation,
-                                                  std::uint64_t& heartbeat) noexcept
+                                                  std::uint64_t& heartbeat)
     {
         if constexpr (wire::in_place_codec<Address>) {
             const auto rest = in.rest();
@@ -603,8 +603,8 @@ private:
     // or two ascending runs whose second lies wholly below the first. That order is put right
     // with two rotations, in linear time and in place, and it has a repeat only if the first
     // entry's address is among the rest; any other order is sorted and then searched for
-    // repeats. read() counts the places after the second entry where an address is not above
-    // the one before (`descents`) and gives the last one (`wrap`).
+    // repeats. read() counts the entries, from the third on, whose address is not above the
+    // one before (`descents`) and gives the index of the last of them (`wrap`).
     [[nodiscard]] bool sort_incoming(std::size_t descents, std::size_t wrap)
     {
         const auto below = [](const incoming_entry& a, const incoming_entry& b) { return a.address < b.address; };
