@@ -759,6 +759,23 @@ TEST_CASE("membership: impossible options are refused with the reason")
     CHECK(gossip::payload::check(membership_options{}) == std::nullopt);
 }
 
+namespace {
+
+/// n entries at distinct ascending addresses from 1 on (0 is the reader's), each with one of
+/// `generations` generations and a random heartbeat.
+std::vector<entry> ascending_entries(gossip::pcg32& rng, std::size_t n, std::uint64_t generations)
+{
+    std::vector<entry> out;
+    std::uint32_t address = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        address += 1 + rng() % 5;
+        out.push_back(entry{address, 1 + rng() % generations, rng() % 1000, 0});
+    }
+    return out;
+}
+
+} // namespace
+
 TEST_CASE("a section's entries are taken the same in any order: a wrapped window with the writer's own entry first, "
           "or shuffled")
 {
@@ -768,12 +785,7 @@ TEST_CASE("a section's entries are taken the same in any order: a wrapped window
     for (int trial = 0; trial < 300; ++trial) {
         CAPTURE(trial);
         const std::size_t n = 3 + rng() % 40;
-        std::vector<entry> sorted;
-        std::uint32_t address = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            address += 1 + rng() % 5; // ascending, distinct; 0 is the reader
-            sorted.push_back(entry{address, 1 + rng() % 3, rng() % 1000, 0});
-        }
+        auto sorted = ascending_entries(rng, n, 3);
         // The writer is one of them, listed first; the others follow as a window starting at a
         // random place and wrapping around, or (one trial in four) in any order.
         const std::size_t writer = rng() % n;
@@ -824,12 +836,7 @@ TEST_CASE("membership: a section that lists an address twice is refused wherever
     for (int trial = 0; trial < 300; ++trial) {
         CAPTURE(trial);
         const std::size_t n = 2 + rng() % 40;
-        std::vector<entry> wire;
-        std::uint32_t address = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            address += 1 + rng() % 5;
-            wire.push_back(entry{address, 1, rng() % 1000, 0});
-        }
+        auto wire = ascending_entries(rng, n, 1);
         if (trial % 4 == 3) {
             gossip::shuffle(std::span(wire), rng);
         } else {
