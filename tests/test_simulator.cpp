@@ -52,6 +52,15 @@ void cut_in_half(simulator<Node>& sim)
     sim.network().partition(side);
 }
 
+/// Simulators built alike, started side by side: each bootstrapped on a random graph, then run
+/// for `rounds`.
+template <class... Node>
+void start_side_by_side(std::size_t rounds, simulator<Node>&... sims)
+{
+    (sims.bootstrap(gossip::sim::random_graph{}), ...);
+    (sims.run(rounds), ...);
+}
+
 using blind_node = test::node<ps::random, vs::blind, pr::push_pull>;
 using healer_node = test::node<ps::random, vs::healer, pr::push_pull>;
 
@@ -145,10 +154,7 @@ TEST_CASE("after half the nodes crash, the healer removes every dead link within
     const auto cfg = test::small_config(20);
     simulator<healer_node> healer(n, cfg, 6);
     simulator<blind_node> blind(n, cfg, 6);
-    healer.bootstrap(gossip::sim::random_graph{});
-    blind.bootstrap(gossip::sim::random_graph{});
-    healer.run(20);
-    blind.run(20);
+    start_side_by_side(20, healer, blind);
     healer.crash_fraction(0.5);
     blind.crash_fraction(0.5);
     const auto dead_at_crash = blind.measure().dead_links;
@@ -359,10 +365,7 @@ TEST_CASE("guessing the peers ahead at scale changes nothing: the same views as 
     const auto cfg = test::small_config(6);
     simulator<guessed> a(n, cfg, 11);
     simulator<unguessed> b(n, cfg, 11);
-    a.bootstrap(gossip::sim::random_graph{});
-    b.bootstrap(gossip::sim::random_graph{});
-    a.run(2);
-    b.run(2);
+    start_side_by_side(2, a, b);
     CHECK(all_views(a) == all_views(b));
     CHECK(a.network().statistics().sent == b.network().statistics().sent);
 }
