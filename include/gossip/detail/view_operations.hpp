@@ -43,8 +43,8 @@ concept hashable_address = quick_hashable_address<Address> || requires(const Add
 
 // clang-format off
 /// The hash the tables below take: index_hash when the type has one, else std::hash. Either
-/// way the caller multiplies it by 2^64 / phi and takes the top bits (Fibonacci hashing: std::hash
-/// of an integer is often the identity).
+/// way the caller takes its fibonacci_slot, not its low bits (std::hash of an integer is often
+/// the identity).
 template <class Address>
     requires hashable_address<Address>
 // clang-format on
@@ -55,6 +55,12 @@ template <class Address>
     } else {
         return static_cast<std::uint64_t>(std::hash<Address>{}(a));
     }
+}
+
+/// The slot of hash h in a table of 2^bits (0 < bits <= 64): the top bits of h times 2^64 / phi.
+[[nodiscard]] [[gnu::always_inline]] inline std::size_t fibonacci_slot(std::uint64_t h, unsigned bits) noexcept
+{
+    return static_cast<std::size_t>((h * 0x9e3779b97f4a7c15ULL) >> (64U - bits));
 }
 
 /// A 256-bit presence filter over addresses: "certainly absent" in one probe, so that merging
@@ -118,10 +124,7 @@ private:
     static constexpr unsigned bits = static_cast<unsigned>(std::countr_zero(Words * 64));
 
     static std::size_t bit(const Address& a) noexcept { return bit_of(address_hash(a)); }
-    static std::size_t bit_of(std::uint64_t h) noexcept
-    {
-        return static_cast<std::size_t>((h * 0x9e3779b97f4a7c15ULL) >> (64U - bits));
-    }
+    static std::size_t bit_of(std::uint64_t h) noexcept { return fibonacci_slot(h, bits); }
 
     std::array<std::uint64_t, Words> words_;
 };
@@ -197,8 +200,7 @@ template <class Slot, class Address>
     const auto* in = v.data();
     // The slot holding `a`, or the empty one where it would go.
     const auto slot_of = [&](const Address& a, const descriptor<Address>* entries) -> Slot& {
-        const auto h = address_hash(a) * 0x9e3779b97f4a7c15ULL;
-        auto i = static_cast<std::size_t>(h >> (64U - bits));
+        auto i = fibonacci_slot(address_hash(a), bits);
         while (table[i] != 0 && !(entries[table[i] - 1].address == a)) {
             i = (i + 1) & mask;
         }
@@ -316,9 +318,7 @@ template <class Address>
         return (v & ~value_bits) == mark ? v & value_bits : std::uint32_t{0};
     };
     const auto hold = [&](std::size_t s, std::uint32_t v) noexcept { slots[s] = static_cast<slot_type>(mark | v); };
-    const auto home = [](const Address& a) noexcept {
-        return static_cast<std::size_t>((address_hash(a) * 0x9e3779b97f4a7c15ULL) >> 56U);
-    };
+    const auto home = [](const Address& a) noexcept { return fibonacci_slot(address_hash(a), 8); };
     const auto first_free = [&](std::size_t s) noexcept {
         while (held(s) != 0) {
             s = (s + 1) & 255U;

@@ -527,8 +527,7 @@ private:
                 const auto h = static_cast<std::uint8_t>(rest[n + 1]);
                 if ((g | h) < 0x80U) {
                     generation += wire::unzigzag(g);
-                    heartbeat += wire::unzigzag(h >> 1U);
-                    e.left = (h & 1U) != 0;
+                    heartbeat += wire::unzigzag(wire::one_byte_flagged(h, e.left));
                     e.generation = generation;
                     e.heartbeat = heartbeat;
                     in.skip(n + 2);

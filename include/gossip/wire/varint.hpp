@@ -93,6 +93,14 @@ inline void write_varint_flagged(writer& w, std::uint64_t v, bool flag) noexcept
     write_varint(w, high);
 }
 
+/// The value and flag of a flagged varint whose first byte `b` is its last (b < 0x80): the
+/// flag in the low bit, the value above it.
+[[nodiscard]] constexpr std::uint64_t one_byte_flagged(std::uint8_t b, bool& flag) noexcept
+{
+    flag = (b & 1U) != 0;
+    return b >> 1U;
+}
+
 /// read_varint_flagged() for any length; see read_varint_loop().
 [[nodiscard]] inline std::uint64_t read_varint_flagged_loop(reader& r, bool& flag) noexcept
 {
@@ -120,8 +128,7 @@ inline void write_varint_flagged(writer& w, std::uint64_t v, bool flag) noexcept
 {
     std::uint8_t first = 0;
     if (r.next_below(0x80U, first)) {
-        flag = (first & 1U) != 0;
-        return first >> 1U;
+        return one_byte_flagged(first, flag);
     }
     return read_varint_flagged_loop(r, flag);
 }
