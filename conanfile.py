@@ -52,3 +52,6 @@ class GossipConan(ConanFile):
         self.cpp_info.set_property("pkg_config_name", "gossip")
         self.cpp_info.bindirs = []
         self.cpp_info.libdirs = []
+        # The cluster driver and the simulator's parallel round start threads.
+        if self.settings.os in ("Linux", "FreeBSD"):
+            self.cpp_info.system_libs = ["pthread"]
