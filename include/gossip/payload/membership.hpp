@@ -325,6 +325,15 @@ public:
         period_ = std::max(context.period, std::chrono::nanoseconds::zero());
         // Beyond the longest timeout the count no longer matters (and cannot overflow).
         max_quiet_periods_ = period_ > std::chrono::nanoseconds::zero() ? t_cleanup_ / period_ + 1 : 0;
+        // What was heard of this address before it was ours is a claim about this node, not a
+        // member: the table never holds this node (read() relies on it).
+        if (const auto row = find_row(self_); row != table_.end()) {
+            claim_about_self(incoming_entry{.generation = row->generation,
+                                            .heartbeat = row->heartbeat,
+                                            .address = row->address,
+                                            .left = row->status == member_status::left});
+            table_.erase(row);
+        }
         if (options_.generation) {
             generation_ = std::max(*options_.generation, floor_);
         }
@@ -427,6 +436,148 @@ public:
         if (!r.ok() || count * min_entry_overhead > r.remaining()) {
             return false;
         }
+        if (count >= 3) {
+            switch (read_in_order(r, count)) {
+            case one_pass::accepted: return true;
+            case one_pass::refused: return false;
+            case one_pass::out_of_order: break;
+            }
+        }
+        return read_any_order(r, count);
+    }
+
+private:
+    struct incoming_entry {
+        std::uint64_t generation = 0;
+        std::uint64_t heartbeat = 0;
+        Address address{};
+        bool left = false;
+        bool fresh = false; ///< an unknown member, to be added
+    };
+
+    enum class one_pass : std::uint8_t { accepted, refused, out_of_order };
+
+    // The section as honest writers send it (see sort_incoming): its own entry, then a window of
+    // its table in address order, wrapped at most once. Each entry is compared with its row as
+    // it is read, and only those that change something (newer, unknown, or about this node) are
+    // kept, to be applied once the whole section has parsed; an entry that repeats the table,
+    // or is older, costs no store. An entry found at or after the row where the previous one
+    // was looked up is above it: the table ascends, so only entries it lacks are compared with
+    // the one before. Any other order is left to read_any_order, with nothing changed.
+    [[nodiscard]] one_pass read_in_order(wire::reader& r, std::size_t count)
+    {
+        wire::reader in = r; // see read_any_order
+        std::uint64_t generation = 0;
+        std::uint64_t heartbeat = 0;
+        incoming_.clear();
+        std::size_t stale = 0;
+        const auto end = table_.end();
+        incoming_entry first;
+        if (!read_entry(in, first, generation, heartbeat)) {
+            return one_pass::refused;
+        }
+        // The first entry's row, or end: a later entry found there, or equal to it when it has
+        // none, repeats it.
+        const auto first_row = find_row(first.address);
+        keep_if_news(first, first_row, stale);
+        const bool first_kept = !incoming_.empty();
+
+        incoming_entry e;
+        if (!read_entry(in, e, generation, heartbeat)) {
+            return one_pass::refused;
+        }
+        const Address second = e.address; // the start of the window, above all of a wrapped part
+        auto from = table_.begin();
+        Address unknown_before{};
+        const Address* before = nullptr; // the previous entry's address, in its row or a copy
+        std::size_t descents = 0;
+        std::size_t wrap = 0; // where the wrapped part starts among the kept entries
+        for (std::size_t i = 1;;) {
+            // Most often the very next row: one equality settles it.
+            auto row = from;
+            bool found = from != end && from->address == e.address;
+            if (!found) {
+                row = lower_bound_from(from, e.address);
+                found = row != end && row->address == e.address;
+            }
+            if (!found && before != nullptr && !(*before < e.address)) {
+                // Not above the previous entry: where the window wraps, once.
+                if (++descents > 1) {
+                    return one_pass::out_of_order;
+                }
+                wrap = incoming_.size();
+                row = lower_bound_from(table_.begin(), e.address);
+                found = row != end && row->address == e.address;
+            }
+            if (found) {
+                if (row == first_row) {
+                    return one_pass::refused;
+                }
+                before = &row->address;
+                from = row + 1;
+            } else {
+                if (first_row == end && e.address == first.address) {
+                    return one_pass::refused;
+                }
+                unknown_before = e.address;
+                before = &unknown_before;
+                from = row;
+            }
+            keep_if_news(e, found ? row : end, stale);
+            if (++i == count) {
+                break;
+            }
+            if (!read_entry(in, e, generation, heartbeat)) {
+                return one_pass::refused;
+            }
+        }
+        if (!in.ok() || in.remaining() != 0) {
+            return one_pass::refused;
+        }
+        if (descents == 1 && !(*before < second)) {
+            return one_pass::out_of_order; // the wrapped part is not wholly below the window
+        }
+        r = in;
+        // The kept entries in address order: the wrapped part goes first, and the first entry
+        // where it belongs.
+        const auto kept_begin = incoming_.begin() + (first_kept ? 1 : 0);
+        if (descents == 1) {
+            std::rotate(kept_begin, incoming_.begin() + static_cast<std::ptrdiff_t>(wrap), incoming_.end());
+        }
+        if (first_kept) {
+            const auto at = std::lower_bound(kept_begin, incoming_.end(), incoming_.front(),
+                                             [](const incoming_entry& a, const incoming_entry& b) {
+                                                 return a.address < b.address;
+                                             });
+            std::rotate(incoming_.begin(), kept_begin, at);
+        }
+        stats_.stale_ignored += stale;
+        apply_sorted(count);
+        return one_pass::accepted;
+    }
+
+    // Keeps e, read in one pass, when it changes something: its row is `row`, or the end when it
+    // has none (an unknown member, or this node: see start()). Counts it in `stale` when older.
+    [[gnu::always_inline]] void keep_if_news(const incoming_entry& e, typename std::vector<member_type>::iterator row,
+                                             std::size_t& stale)
+    {
+        if (row != table_.end()) {
+            // Most often the same version: three equalities, before the ordering.
+            if (e.generation == row->generation && e.heartbeat == row->heartbeat &&
+                e.left == (row->status == member_status::left)) {
+                return;
+            }
+            if (!(version(e) > version(*row))) {
+                ++stale;
+                return;
+            }
+        }
+        incoming_.push_back(e);
+    }
+
+    // Any order: every entry parsed into incoming_, sorted, checked for repeats, then applied.
+    [[nodiscard]] bool read_any_order(wire::reader& r, std::size_t count)
+    {
         incoming_.resize(count);
         // On a copy of the reader: the entries' stores cannot touch a local, so its position
         // stays in a register, where through the reference every store had to be read back.
@@ -456,6 +607,14 @@ public:
         if (!sort_incoming(descents, wrap)) {
             return false;
         }
+        apply_sorted(count);
+        return true;
+    }
+
+    // Applies incoming_, in address order without repeats, to the table; `count` entries were
+    // received, of which incoming_ holds those that may change something (or all).
+    void apply_sorted(std::size_t count)
+    {
         // This node's own entry, if the writer listed it: found once, rather than compared with
         // every entry.
         const auto own = std::lower_bound(incoming_.begin(), incoming_.end(), self_,
@@ -501,17 +660,7 @@ public:
         }
         insert_fresh(fresh);
         dispatch();
-        return true;
     }
-
-private:
-    struct incoming_entry {
-        std::uint64_t generation = 0;
-        std::uint64_t heartbeat = 0;
-        Address address{};
-        bool left = false;
-        bool fresh = false; ///< an unknown member, to be added
-    };
 
     // Reads one entry; generation and heartbeat are the previous entry's, and become this one's.
     // Usually both differences take a byte: then, with a codec that reads in place, the entry
@@ -580,6 +729,13 @@ private:
     {
         return std::lower_bound(table_.begin(), table_.end(), a,
                                 [](const member_type& m, const Address& key) { return m.address < key; });
+    }
+
+    // The row of `a`, or the table's end.
+    [[nodiscard]] auto find_row(const Address& a) noexcept
+    {
+        const auto it = lower_bound(a);
+        return it != table_.end() && it->address == a ? it : table_.end();
     }
 
     // The first row at or after `from` whose address is not below `a`, when every row before
