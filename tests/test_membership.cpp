@@ -789,6 +789,35 @@ std::vector<entry> ascending_entries(gossip::pcg32& rng, std::size_t n, std::uin
     return out;
 }
 
+/// The entries of `sorted` as a writer lists them: the writer (one of them) first, then the
+/// others as a window that starts at a random place and wraps around, or (one trial in four) in
+/// any order. One trial in five, the writer also speaks of the reader (address 0), anywhere; that
+/// entry joins `sorted` too.
+std::vector<entry> writer_order(gossip::pcg32& rng, std::vector<entry>& sorted, int trial)
+{
+    const std::size_t n = sorted.size();
+    const std::size_t writer = rng() % n;
+    std::vector<entry> rest;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i != writer) {
+            rest.push_back(sorted[i]);
+        }
+    }
+    if (trial % 4 == 3) {
+        gossip::shuffle(std::span(rest), rng);
+    } else {
+        std::rotate(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(rng() % rest.size()), rest.end());
+    }
+    std::vector<entry> wire{sorted[writer]};
+    wire.insert(wire.end(), rest.begin(), rest.end());
+    if (trial % 5 == 1) {
+        const entry about_reader{0, 2'000'000'000, 1 + rng() % 9, 0};
+        sorted.insert(sorted.begin(), about_reader);
+        wire.insert(wire.begin() + static_cast<std::ptrdiff_t>(rng() % (wire.size() + 1)), about_reader);
+    }
+    return wire;
+}
+
 } // namespace
 
 TEST_CASE("a section's entries are taken the same in any order: a wrapped window with the writer's own entry first, "
@@ -801,28 +830,7 @@ TEST_CASE("a section's entries are taken the same in any order: a wrapped window
         CAPTURE(trial);
         const std::size_t n = 3 + rng() % 40;
         auto sorted = ascending_entries(rng, n, 3);
-        // The writer is one of them, listed first; the others follow as a window starting at a
-        // random place and wrapping around, or (one trial in four) in any order.
-        const std::size_t writer = rng() % n;
-        std::vector<entry> rest;
-        for (std::size_t i = 0; i < n; ++i) {
-            if (i != writer) {
-                rest.push_back(sorted[i]);
-            }
-        }
-        if (trial % 4 == 3) {
-            gossip::shuffle(std::span(rest), rng);
-        } else {
-            std::rotate(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(rng() % rest.size()), rest.end());
-        }
-        std::vector<entry> wire{sorted[writer]};
-        wire.insert(wire.end(), rest.begin(), rest.end());
-        // One trial in five, the writer also speaks of the reader (address 0), anywhere.
-        if (trial % 5 == 1) {
-            const entry about_reader{0, 2'000'000'000, 1 + rng() % 9, 0};
-            sorted.insert(sorted.begin(), about_reader);
-            wire.insert(wire.begin() + static_cast<std::ptrdiff_t>(rng() % (wire.size() + 1)), about_reader);
-        }
+        const auto wire = writer_order(rng, sorted, trial);
 
         table expected = started(0);
         table got = started(0);
@@ -858,25 +866,7 @@ TEST_CASE("a section is taken as its entries would be one by one in address orde
             e.address *= 2; // room between them for members the writer does not list
             e.status = rng() % 9 == 0 ? 1 : 0;
         }
-        const std::size_t writer = rng() % n;
-        std::vector<entry> rest;
-        for (std::size_t i = 0; i < n; ++i) {
-            if (i != writer) {
-                rest.push_back(sorted[i]);
-            }
-        }
-        if (trial % 4 == 3) {
-            gossip::shuffle(std::span(rest), rng);
-        } else {
-            std::rotate(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(rng() % rest.size()), rest.end());
-        }
-        std::vector<entry> wire{sorted[writer]};
-        wire.insert(wire.end(), rest.begin(), rest.end());
-        if (trial % 5 == 1) {
-            const entry about_reader{0, 2'000'000'000, 1 + rng() % 9, 0};
-            sorted.insert(sorted.begin(), about_reader);
-            wire.insert(wire.begin() + static_cast<std::ptrdiff_t>(rng() % (wire.size() + 1)), about_reader);
-        }
+        const auto wire = writer_order(rng, sorted, trial);
 
         // What the reader knew: a version near the section's for about half of its members, and
         // members of its own between them. The first group fails before the second is heard of.
