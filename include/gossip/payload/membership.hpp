@@ -436,14 +436,24 @@ public:
         if (!r.ok() || count * min_entry_overhead > r.remaining()) {
             return false;
         }
-        if (count >= 3) {
+        // The one pass wins where most entries repeat the table or are older, and loses where
+        // most are news, which it keeps and applies in a second walk: each section takes the
+        // way that would have suited the one before it. Either way the result is the same.
+        if (count >= 3 && !news_heavy_) {
             switch (read_in_order(r, count)) {
-            case one_pass::accepted: return true;
+            case one_pass::accepted: news_heavy_ = 2 * incoming_.size() > count; return true;
             case one_pass::refused: return false;
             case one_pass::out_of_order: break;
             }
         }
-        return read_any_order(r, count);
+        const std::size_t news = read_any_order(r, count);
+        if (news == refused_section) {
+            return false;
+        }
+        if (count >= 3) {
+            news_heavy_ = 2 * news > count;
+        }
+        return true;
     }
 
 private:
@@ -552,7 +562,7 @@ private:
             std::rotate(incoming_.begin(), kept_begin, at);
         }
         stats_.stale_ignored += stale;
-        apply_sorted(count);
+        (void)apply_sorted(count);
         return one_pass::accepted;
     }
 
@@ -575,8 +585,11 @@ private:
         incoming_.push_back(e);
     }
 
+    static constexpr std::size_t refused_section = std::numeric_limits<std::size_t>::max();
+
     // Any order: every entry parsed into incoming_, sorted, checked for repeats, then applied.
-    [[nodiscard]] bool read_any_order(wire::reader& r, std::size_t count)
+    // Returns how many entries were news (see apply_sorted), or refused_section.
+    [[nodiscard]] std::size_t read_any_order(wire::reader& r, std::size_t count)
     {
         incoming_.resize(count);
         // On a copy of the reader: the entries' stores cannot touch a local, so its position
@@ -591,7 +604,7 @@ private:
         for (std::size_t i = 0; i < count; ++i) {
             auto& e = incoming_[i];
             if (!read_entry(in, e, generation, heartbeat)) {
-                return false;
+                return refused_section;
             }
             if (i >= 2 && !(incoming_[i - 1].address < e.address)) {
                 ++descents;
@@ -600,21 +613,22 @@ private:
         }
         r = in;
         if (!r.ok() || r.remaining() != 0) {
-            return false;
+            return refused_section;
         }
         // In address order, to find repeats and to merge new members in one pass; an honest
         // sender lists an address once.
         if (!sort_incoming(descents, wrap)) {
-            return false;
+            return refused_section;
         }
-        apply_sorted(count);
-        return true;
+        return apply_sorted(count);
     }
 
     // Applies incoming_, in address order without repeats, to the table; `count` entries were
-    // received, of which incoming_ holds those that may change something (or all).
-    void apply_sorted(std::size_t count)
+    // received, of which incoming_ holds those that may change something (or all). Returns how
+    // many were news: newer than their row, unknown, or about this node.
+    std::size_t apply_sorted(std::size_t count)
     {
+        std::size_t settled = 0; // equal to their row, or older
         // This node's own entry, if the writer listed it: found once, rather than compared with
         // every entry.
         const auto own = std::lower_bound(incoming_.begin(), incoming_.end(), self_,
@@ -645,6 +659,7 @@ private:
                     apply_newer(*it, e);
                 } else {
                     stats_.stale_ignored += std::is_lt(order) ? 1 : 0;
+                    ++settled;
                 }
                 ++from;
             } else if (table_.size() + fresh >= options_.max_members) {
@@ -660,6 +675,7 @@ private:
         }
         insert_fresh(fresh);
         dispatch();
+        return incoming_.size() - settled;
     }
 
     // Reads one entry; generation and heartbeat are the previous entry's, and become this one's.
@@ -952,6 +968,8 @@ private:
     membership_statistics stats_;
     // Scratch, kept between calls so that steady-state gossip allocates nothing.
     std::vector<incoming_entry> incoming_;
+    /// Whether most entries of the last section of three or more were news (see read()).
+    bool news_heavy_ = false;
     std::vector<event_type> events_;
 };
 
