@@ -548,21 +548,11 @@ private:
             return one_pass::out_of_order; // the wrapped part is not wholly below the window
         }
         r = in;
-        // The kept entries in address order: the wrapped part goes first, and the first entry
-        // where it belongs.
-        const auto kept_begin = incoming_.begin() + (first_kept ? 1 : 0);
-        if (descents == 1) {
-            std::rotate(kept_begin, incoming_.begin() + static_cast<std::ptrdiff_t>(wrap), incoming_.end());
-        }
-        if (first_kept) {
-            const auto at = std::lower_bound(kept_begin, incoming_.end(), incoming_.front(),
-                                             [](const incoming_entry& a, const incoming_entry& b) {
-                                                 return a.address < b.address;
-                                             });
-            std::rotate(incoming_.begin(), kept_begin, at);
-        }
+        // The kept entries in address order (repeats were refused above).
+        const auto wrapped = descents == 1 ? incoming_.begin() + static_cast<std::ptrdiff_t>(wrap) : incoming_.end();
+        put_in_writer_order(incoming_.begin(), wrapped, incoming_.end(), first_kept);
         stats_.stale_ignored += stale;
-        (void)apply_sorted(count);
+        apply_sorted(count);
         return one_pass::accepted;
     }
 
@@ -787,16 +777,31 @@ private:
                        return a.address == b.address;
                    }) == last;
         }
-        if (descents == 1) {
-            std::rotate(first + 1, first + static_cast<std::ptrdiff_t>(wrap), last);
+        const auto own =
+            put_in_writer_order(first, descents == 1 ? first + static_cast<std::ptrdiff_t>(wrap) : last, last, true);
+        // The rest ascended strictly: a repeat can only be the first entry's, now beside it.
+        return own + 1 == last || !(own[1].address == own->address);
+    }
+
+    using incoming_iterator = typename std::vector<incoming_entry>::iterator;
+
+    // Puts [first, last) in address order, in linear time and in place, when it stands in a
+    // writer's order: its own entry first (when `with_own`), then an ascending run, and from
+    // `wrapped` on (last if nothing wrapped) a second one wholly below the first. Returns where
+    // the own entry went (`first` without one).
+    static incoming_iterator put_in_writer_order(incoming_iterator first, incoming_iterator wrapped,
+                                                 incoming_iterator last, bool with_own)
+    {
+        const auto runs = with_own ? first + 1 : first;
+        std::rotate(runs, wrapped, last);
+        if (!with_own) {
+            return first;
         }
-        // The rest ascends strictly: the first entry goes where it belongs among it.
-        const auto at = std::lower_bound(first + 1, last, *first, below);
-        if (at != last && at->address == first->address) {
-            return false;
-        }
-        std::rotate(first, first + 1, at);
-        return true;
+        const auto at = std::lower_bound(runs, last, *first, [](const incoming_entry& a, const incoming_entry& b) {
+            return a.address < b.address;
+        });
+        std::rotate(first, runs, at);
+        return at - 1;
     }
 
     void stamp(member_type& m) const noexcept
